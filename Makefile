@@ -1,0 +1,36 @@
+# tbpay: `make run` and `make test` are all a new machine needs (see README.md).
+BUILD_DIR ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps configure build run test bench package fuzz test-sanitize format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# The main job on embedded defaults: SQLite file and JSON-lines events under ./var/.
+run: build
+	@mkdir -p var
+	@set -a; . config/dev.env; set +a; \
+	  $(BUILD_DIR)/tbpay migrate && \
+	  scripts/run-banner.sh && \
+	  exec $(BUILD_DIR)/tbpay serve
+
+test: build
+	BUILD_DIR=$(BUILD_DIR) scripts/test.sh
+
+clean:
+	rm -rf $(BUILD_DIR)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')

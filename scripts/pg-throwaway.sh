@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on a free loopback port.
+#   scripts/pg-throwaway.sh start DIR   -> prints postgresql://... (server is running)
+#   scripts/pg-throwaway.sh stop DIR
+# initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
+set -euo pipefail
+cmd=${1:?start|stop}
+dir=${2:?data directory}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    id -u postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  # Tests want speed, not durability; max_connections covers parallel test suites.
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  echo "$port" >"$dir/port"
+  echo "postgresql://postgres@127.0.0.1:$port/postgres"
+  ;;
+stop)
+  [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  ;;
+*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,109 @@
+#include "config/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+namespace tbpay {
+
+bool Config::uses_postgres() const {
+  return database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+}
+
+std::string Config::sqlite_path() const {
+  if (database_url.empty()) return "var/tbpay.db";
+  std::string_view p = database_url;
+  for (std::string_view prefix : {"sqlite://", "sqlite:", "file:"}) {
+    if (p.starts_with(prefix)) {
+      p.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  return std::string(p);
+}
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// Reads a positive integer variable into `out`; an error names the variable.
+std::optional<std::string> read_int(const EnvLookup& env, const char* name, int min, int& out) {
+  auto v = env(name);
+  if (!v) return std::nullopt;
+  int parsed = 0;
+  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
+  if (ec != std::errc() || end != v->data() + v->size() || parsed < min)
+    return std::string(name) + " must be a whole number >= " + std::to_string(min) + ", got '" +
+           *v + "'";
+  out = parsed;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Config, std::string> load_config(const EnvLookup& env) {
+  Config c;
+  auto get = [&](const char* name) { return env(name).value_or(""); };
+
+  std::string app_env = lower(env("APP_ENV").value_or(env("NODE_ENV").value_or("dev")));
+  if (app_env == "dev" || app_env == "development" || app_env == "local" || app_env == "test")
+    c.env = AppEnv::Dev;
+  else if (app_env == "staging")
+    c.env = AppEnv::Staging;
+  else if (app_env == "prod" || app_env == "production")
+    c.env = AppEnv::Prod;
+  else
+    return std::string("APP_ENV must be dev, staging or prod, got '" + app_env + "'");
+
+  c.log_level = lower(env("LOG_LEVEL").value_or("info"));
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+      c.log_level != "error" && c.log_level != "trace")
+    return std::string("LOG_LEVEL must be debug, info, warn or error, got '" + c.log_level + "'");
+
+  c.database_url = get("DATABASE_URL");
+  if (auto f = env("EVENTS_FILE")) c.events_file = *f;
+  if (auto l = env("LISTEN_ADDR")) c.listen_addr = *l;
+
+  c.kafka.brokers = get("KAFKA_BROKERS");
+  if (auto ssl = env("KAFKA_SSL")) {
+    const std::string s = lower(*ssl);
+    if (s == "true" || s == "1" || s == "yes") c.kafka.ssl = true;
+    else if (s == "false" || s == "0" || s == "no") c.kafka.ssl = false;
+    else return std::string("KAFKA_SSL must be true or false, got '" + *ssl + "'");
+  }
+  c.kafka.username = get("KAFKA_USERNAME");
+  c.kafka.password = get("KAFKA_PASSWORD");
+  if (auto m = env("KAFKA_SASL_MECHANISM")) {
+    const std::string s = lower(*m);
+    if (s == "plain") c.kafka.sasl = SaslMechanism::Plain;
+    else if (s == "scram-sha-256") c.kafka.sasl = SaslMechanism::ScramSha256;
+    else if (s == "scram-sha-512") c.kafka.sasl = SaslMechanism::ScramSha512;
+    else
+      return std::string("KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '" +
+                         *m + "'");
+  } else if (!c.kafka.username.empty()) {
+    c.kafka.sasl = SaslMechanism::Plain;
+  }
+  c.kafka.topic_prefix = get("KAFKA_TOPIC_PREFIX");
+
+  c.zalopay = {get("ZALOPAY_APP_ID"), get("ZALOPAY_KEY1"), get("ZALOPAY_KEY2")};
+  c.payos = {get("PAYOS_CLIENT_ID"), get("PAYOS_API_KEY"), get("PAYOS_CHECKSUM_KEY")};
+
+  if (auto e = read_int(env, "OUTBOX_BATCH_SIZE", 1, c.outbox_batch_size)) return *e;
+  if (auto e = read_int(env, "OUTBOX_MAX_RETRIES", 1, c.outbox_max_retries)) return *e;
+  if (auto e = read_int(env, "OUTBOX_RETENTION_DAYS", 0, c.outbox_retention_days)) return *e;
+  return c;
+}
+
+}  // namespace tbpay

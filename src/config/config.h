@@ -1,0 +1,62 @@
+#pragma once
+// Configuration from the environment (names kept from the Node.js deployment, DESIGN.md).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+
+namespace tbpay {
+
+enum class AppEnv { Dev, Staging, Prod };
+enum class SaslMechanism { None, Plain, ScramSha256, ScramSha512 };
+
+struct ZaloPayKeys {
+  std::string app_id;
+  std::string key1;  // signs requests we send (order creation; not used by callbacks)
+  std::string key2;  // verifies callbacks
+  bool configured() const { return !app_id.empty() && !key2.empty(); }
+};
+
+struct PayOsKeys {
+  std::string client_id;
+  std::string api_key;
+  std::string checksum_key;
+  bool configured() const { return !checksum_key.empty(); }
+};
+
+struct KafkaSettings {
+  std::string brokers;  // empty: JSON-lines file; "embedded": in-process mock cluster
+  bool ssl = false;
+  std::string username;
+  std::string password;
+  SaslMechanism sasl = SaslMechanism::None;
+  std::string topic_prefix;
+};
+
+struct Config {
+  AppEnv env = AppEnv::Dev;
+  std::string log_level = "info";
+  std::string database_url;  // empty: SQLite file var/tbpay.db
+  std::string events_file = "var/events.jsonl";
+  std::string listen_addr = "127.0.0.1:8080";
+  KafkaSettings kafka;
+  ZaloPayKeys zalopay;
+  PayOsKeys payos;
+  int outbox_batch_size = 500;
+  int outbox_max_retries = 3;
+  int outbox_retention_days = 7;
+
+  bool uses_postgres() const;
+  // SQLite file path when not on PostgreSQL ("sqlite:" prefix and file: URLs stripped).
+  std::string sqlite_path() const;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup process_env();
+
+// A bad value (not a number, unknown mechanism) is an error naming the variable.
+Result<Config, std::string> load_config(const EnvLookup& env);
+
+}  // namespace tbpay

@@ -1,0 +1,124 @@
+#pragma once
+// Storage ports. The application talks to these; store/postgres and store/sqlite implement them.
+// Every method is safe to call from several threads at once unless it says otherwise.
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/outbox_event.h"
+#include "core/payment.h"
+#include "core/result.h"
+
+namespace tbpay {
+
+// A payment as the core service inserts it (CLI `payments create`, tests).
+struct NewPayment {
+  std::string id;  // UUID v4
+  std::string order_code;
+  std::int64_t amount_cents = 0;
+  std::string currency = "VND";
+  Provider provider = Provider::ZaloPay;
+  std::string provider_transaction_id;
+  std::string idempotency_key;
+  std::string redirect_url;
+  std::string payment_url;
+  Timestamp at{};
+};
+
+class PaymentStore {
+ public:
+  virtual ~PaymentStore() = default;
+
+  // The webhook hot path: find the payment the callback names, check the amount, move it to
+  // the callback's outcome if the state machine allows, and write the outbox event, all
+  // atomically and at most once under concurrent delivery. On PostgreSQL: one round trip.
+  virtual Result<TransitionOutcome> apply(const TransitionRequest& request) = 0;
+
+  virtual Result<Payment> create(const NewPayment& payment) = 0;
+  virtual Result<std::optional<Payment>> find_by_order_code(std::string_view order_code) = 0;
+  virtual Result<std::vector<OutboxEvent>> events_for_payment(std::string_view payment_id) = 0;
+
+  // Is the database reachable now? (/readyz)
+  virtual Status<> ping() = 0;
+};
+
+// How a batch of claimed events fared on the wire.
+struct DeliveryOutcome {
+  std::string event_id;
+  bool delivered = false;
+  std::string error;  // when not delivered
+  bool dead = false;  // give up now (e.g. unknown event type), whatever the retry count
+};
+
+// Events claimed by one relay. Other relays do not see them until finish() or destruction
+// (which releases the claim unchanged).
+class OutboxClaim {
+ public:
+  virtual ~OutboxClaim() = default;
+  virtual const std::vector<OutboxEvent>& events() const = 0;
+  // Delivered events become published (publishedAt = at); the others get retryCount + 1 and
+  // lastError (500 characters at most); `dead` ones get retryCount = max_retries.
+  virtual Status<> finish(std::span<const DeliveryOutcome> outcomes, Timestamp at) = 0;
+};
+
+struct ClaimOptions {
+  std::size_t limit = 500;
+  int max_retries = 3;
+  // Events this run already failed: not claimed again in the same run (no tight retry loop).
+  std::vector<std::string> exclude_ids;
+};
+
+struct OutboxStats {
+  std::int64_t total = 0;
+  std::int64_t published = 0;
+  std::int64_t pending = 0;
+  std::int64_t dead = 0;
+  std::optional<double> oldest_pending_age_minutes;
+};
+
+class OutboxStore {
+ public:
+  virtual ~OutboxStore() = default;
+
+  // The oldest pending events (published = false, publishedAt IS NULL, retryCount < max), at
+  // most one per aggregate and never one whose aggregate has an earlier pending event, so
+  // that events of one payment go out in createdAt order even with several relays.
+  virtual Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) = 0;
+
+  // Deletes at most `chunk` published events with publishedAt < cutoff; returns how many.
+  virtual Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) = 0;
+  virtual Result<OutboxStats> stats(Timestamp now, int max_retries) = 0;
+  virtual Result<std::vector<OutboxEvent>> dead_events(int max_retries, std::size_t limit) = 0;
+  // retryCount = 0, lastError kept; ids empty = every dead event. Returns how many.
+  virtual Result<std::size_t> requeue(std::span<const std::string> ids, int max_retries) = 0;
+};
+
+struct MigrateReport {
+  bool created = false;  // false: the schema was already there, nothing changed
+  std::string detail;
+};
+
+class SchemaStore {
+ public:
+  virtual ~SchemaStore() = default;
+  virtual Result<MigrateReport> migrate() = 0;
+};
+
+}  // namespace tbpay
+
+namespace tbpay {
+
+// One database (a PostgreSQL pool or a SQLite file) seen through the three ports.
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual PaymentStore& payments() = 0;
+  virtual OutboxStore& outbox() = 0;
+  virtual SchemaStore& schema() = 0;
+  virtual std::string describe() const = 0;  // "postgresql 127.0.0.1:5432/db", never a password
+};
+
+}  // namespace tbpay

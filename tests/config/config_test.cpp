@@ -1,0 +1,65 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace tbpay {
+namespace {
+
+Result<Config, std::string> load(std::map<std::string, std::string> vars) {
+  return load_config([vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  });
+}
+
+TEST(Config, NoVariablesMeansEmbeddedDefaults) {
+  auto c = load({});
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->uses_postgres());
+  EXPECT_EQ(c->sqlite_path(), "var/tbpay.db");
+  EXPECT_TRUE(c->kafka.brokers.empty());
+  EXPECT_EQ(c->outbox_max_retries, 3);
+  EXPECT_EQ(c->outbox_retention_days, 7);
+  EXPECT_FALSE(c->zalopay.configured());
+  EXPECT_FALSE(c->payos.configured());
+}
+
+TEST(Config, PostgresUrlSelectsPostgres) {
+  EXPECT_TRUE(load({{"DATABASE_URL", "postgresql://u@h/db"}})->uses_postgres());
+  EXPECT_TRUE(load({{"DATABASE_URL", "postgres://u@h/db"}})->uses_postgres());
+  EXPECT_EQ(load({{"DATABASE_URL", "sqlite:/tmp/x.db"}})->sqlite_path(), "/tmp/x.db");
+}
+
+TEST(Config, NodeEnvIsAcceptedForAppEnv) {
+  EXPECT_EQ(load({{"NODE_ENV", "production"}})->env, AppEnv::Prod);
+  EXPECT_EQ(load({{"APP_ENV", "staging"}, {"NODE_ENV", "prod"}})->env, AppEnv::Staging);
+}
+
+TEST(Config, BadNumberStopsStartupNamingTheVariable) {
+  auto c = load({{"OUTBOX_BATCH_SIZE", "fifty"}});
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("OUTBOX_BATCH_SIZE"), std::string::npos);
+  EXPECT_FALSE(load({{"OUTBOX_MAX_RETRIES", "0"}}));
+  EXPECT_FALSE(load({{"OUTBOX_RETENTION_DAYS", "-1"}}));
+  EXPECT_FALSE(load({{"OUTBOX_BATCH_SIZE", "10x"}}));
+}
+
+TEST(Config, UnknownSaslMechanismStopsStartup) {
+  auto c = load({{"KAFKA_SASL_MECHANISM", "gssapi"}});
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("KAFKA_SASL_MECHANISM"), std::string::npos);
+  EXPECT_EQ(load({{"KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"}})->kafka.sasl,
+            SaslMechanism::ScramSha512);
+}
+
+TEST(Config, ProviderKeysMakeProvidersConfigured) {
+  auto c = load({{"ZALOPAY_APP_ID", "2553"}, {"ZALOPAY_KEY2", "k2"}, {"PAYOS_CHECKSUM_KEY", "ck"}});
+  EXPECT_TRUE(c->zalopay.configured());
+  EXPECT_TRUE(c->payos.configured());
+}
+
+}  // namespace
+}  // namespace tbpay
