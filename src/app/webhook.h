@@ -1,0 +1,42 @@
+#pragma once
+// Webhook ingestion: a provider callback in, a committed transition and the provider's reply
+// out. Knows nothing of Beast or Lambda: serve and the Lambda runtime both call handle().
+#include <string>
+#include <string_view>
+
+#include "providers/provider.h"
+
+namespace tbpay {
+
+struct Context;
+
+// An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event).
+struct WebhookRequest {
+  std::string method;  // "POST"
+  std::string path;    // "/webhook/zalopay"; query string already removed
+  std::string body;
+  std::string request_id;  // for logs; generated when empty
+};
+
+struct HttpReply {
+  int status = 200;
+  std::string body;  // JSON
+  std::string content_type = "application/json";
+};
+
+class WebhookIngestion {
+ public:
+  explicit WebhookIngestion(Context& ctx);
+
+  // Routing included: /webhook/{zalopay,zalo-pay,payos,pay-os}, /webhook (provider by body
+  // shape), /healthz, /readyz; 404 for other paths, 405 for other methods.
+  HttpReply handle(const WebhookRequest& request);
+
+  // One callback for a known provider: verify, transition, reply.
+  HttpReply ingest(Provider provider, std::string_view body, std::string_view request_id);
+
+ private:
+  Context& ctx_;
+};
+
+}  // namespace tbpay
