@@ -1,0 +1,13 @@
+#pragma once
+// `POST /webhook` without a provider in the path: tell the provider from the body's shape.
+#include <optional>
+#include <string_view>
+
+#include "core/payment.h"
+
+namespace tbpay {
+
+// data+mac+type -> ZaloPay; code+desc+data+signature -> PayOS; anything else -> nullopt.
+std::optional<Provider> detect_provider(std::string_view body);
+
+}  // namespace tbpay
