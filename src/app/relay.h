@@ -3,6 +3,8 @@
 // budget is spent (DESIGN.md, "Outbox relay").
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,23 +14,39 @@ namespace tbpay {
 struct Context;
 
 struct RelayReport {
-  std::int64_t processed = 0;
-  std::int64_t succeeded = 0;
-  std::int64_t failed = 0;
-  std::int64_t dead = 0;
+  std::int64_t processed = 0;  // = succeeded + failed + dead
+  std::int64_t succeeded = 0;  // on Kafka, marked published
+  std::int64_t failed = 0;     // not delivered; retried by a later run
+  std::int64_t dead = 0;       // given up: unknown event type, or failed OUTBOX_MAX_RETRIES times
   std::int64_t batches = 0;
   bool budget_exhausted = false;
+  // A whole batch was refused (Kafka unreachable or rejecting): the rest waits for the next
+  // run instead of each event spending a retry now.
+  bool publisher_stalled = false;
+  std::optional<std::string> store_error;  // the database failed: the run stopped there
+  bool last_batch_full = false;            // more may be waiting right now
 };
+// {"processed", "succeeded", "failed", "dead", "batches", "budget_exhausted"} and, when set,
+// "publisher_stalled", "error".
 nlohmann::json to_json(const RelayReport& r);
 
 class OutboxRelay {
  public:
   explicit OutboxRelay(Context& ctx);
-  // Drains until no event can be claimed or `deadline` passes.
+
+  // Drains until no event can be claimed or `deadline` passes. A batch started before the
+  // deadline may wait for its delivery reports up to a second past it: callers with a hard
+  // limit (Lambda) pass their limit minus a margin.
   RelayReport drain(std::chrono::steady_clock::time_point deadline);
+
+  // Called with the running totals every few seconds of a long drain (CLI: a stderr line).
+  void on_progress(std::function<void(const RelayReport&)> callback) {
+    progress_ = std::move(callback);
+  }
 
  private:
   Context& ctx_;
+  std::function<void(const RelayReport&)> progress_;
 };
 
 }  // namespace tbpay
