@@ -9,6 +9,7 @@
 namespace tbpay {
 
 struct Context;
+class Metrics;
 
 // An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event).
 struct WebhookRequest {
@@ -22,11 +23,14 @@ struct HttpReply {
   int status = 200;
   std::string body;  // JSON
   std::string content_type = "application/json";
+  std::string allow;  // with 405: the methods the path accepts ("POST"), for an Allow header
 };
 
 class WebhookIngestion {
  public:
   explicit WebhookIngestion(Context& ctx);
+  // Counts outcomes in `metrics` (WebhookProcessed, WebhookRejected, ... by Provider).
+  WebhookIngestion(Context& ctx, Metrics& metrics);
 
   // Routing included: /webhook/{zalopay,zalo-pay,payos,pay-os}, /webhook (provider by body
   // shape), /healthz, /readyz; 404 for other paths, 405 for other methods.
@@ -35,8 +39,13 @@ class WebhookIngestion {
   // One callback for a known provider: verify, transition, reply.
   HttpReply ingest(Provider provider, std::string_view body, std::string_view request_id);
 
+  // May handle() wait on the database for this request? Runtimes with few I/O threads run
+  // such requests on workers; the others (health, 404, 405) are answered in place.
+  static bool uses_database(std::string_view method, std::string_view path);
+
  private:
   Context& ctx_;
+  Metrics* metrics_ = nullptr;
 };
 
 }  // namespace tbpay

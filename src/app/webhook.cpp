@@ -1,0 +1,265 @@
+#include "app/webhook.h"
+
+#include <chrono>
+#include <exception>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "context/context.h"
+#include "crypto/crypto.h"
+#include "observability/metrics.h"
+#include "providers/detect.h"
+
+namespace tbpay {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+HttpReply json_reply(int status, const nlohmann::json& body, std::string allow = {}) {
+  HttpReply r;
+  r.status = status;
+  r.body = body.dump();
+  r.allow = std::move(allow);
+  return r;
+}
+
+HttpReply error_reply(int status, std::string_view message, std::string allow = {}) {
+  return json_reply(status, {{"error", message}}, std::move(allow));
+}
+
+std::optional<Provider> provider_for_path(std::string_view path) {
+  if (path == "/webhook/zalopay" || path == "/webhook/zalo-pay") return Provider::ZaloPay;
+  if (path == "/webhook/payos" || path == "/webhook/pay-os") return Provider::PayOS;
+  return std::nullopt;
+}
+
+bool is_webhook_path(std::string_view path) {
+  return path == "/webhook" || provider_for_path(path).has_value();
+}
+
+// "/webhook/zalopay/" is the same route as "/webhook/zalopay".
+std::string_view without_trailing_slash(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+
+std::string_view outcome_name(IngestOutcome o) {
+  switch (o) {
+    case IngestOutcome::Processed: return "processed";
+    case IngestOutcome::Duplicate: return "duplicate";
+    case IngestOutcome::UnknownPayment: return "unknown_payment";
+    case IngestOutcome::AmountMismatch: return "amount_mismatch";
+    case IngestOutcome::TemporaryFailure: return "temporary_failure";
+    case IngestOutcome::Rejected: return "rejected";
+  }
+  return "rejected";
+}
+
+std::string_view metric_name(IngestOutcome o) {
+  switch (o) {
+    case IngestOutcome::Processed: return "WebhookProcessed";
+    case IngestOutcome::Duplicate: return "WebhookDuplicate";
+    case IngestOutcome::UnknownPayment: return "WebhookUnknownPayment";
+    case IngestOutcome::AmountMismatch: return "WebhookAmountMismatch";
+    case IngestOutcome::TemporaryFailure: return "WebhookTemporaryFailure";
+    case IngestOutcome::Rejected: return "WebhookRejected";
+  }
+  return "WebhookRejected";
+}
+
+std::string_view rejection_name(CallbackRejection r) {
+  switch (r) {
+    case CallbackRejection::NotACallback: return "not_a_callback";
+    case CallbackRejection::Malformed: return "malformed";
+    case CallbackRejection::BadSignature: return "bad_signature";
+    case CallbackRejection::AppIdMismatch: return "app_id_mismatch";
+    case CallbackRejection::Unsupported: return "unsupported";
+    case CallbackRejection::NotConfigured: return "not_configured";
+  }
+  return "malformed";
+}
+
+// What one callback came to, gathered for its single log line.
+struct CallbackRecord {
+  Provider provider = Provider::ZaloPay;
+  std::string_view request_id;
+  IngestOutcome outcome = IngestOutcome::Rejected;
+  std::optional<CallbackRejection> rejection;
+  std::string order_code;
+  std::string payment_id;
+  std::optional<PaymentStatus> status;
+  std::optional<std::int64_t> amount, expected_amount;
+  std::string detail;  // e.g. the store's error message (never a key or signature)
+};
+
+}  // namespace
+
+WebhookIngestion::WebhookIngestion(Context& ctx) : ctx_(ctx) {}
+WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics)
+    : ctx_(ctx), metrics_(&metrics) {}
+
+bool WebhookIngestion::uses_database(std::string_view method, std::string_view path) {
+  path = without_trailing_slash(path);
+  if (path == "/readyz") return method == "GET" || method == "HEAD";
+  return method == "POST" && is_webhook_path(path);
+}
+
+HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
+  const std::string_view path = without_trailing_slash(request.path);
+  const std::string_view method = request.method;
+  const bool read = method == "GET" || method == "HEAD";
+
+  if (path == "/healthz") {
+    if (!read) return error_reply(405, "method not allowed", "GET, HEAD");
+    return json_reply(200, {{"status", "ok"}});
+  }
+  if (path == "/readyz") {
+    if (!read) return error_reply(405, "method not allowed", "GET, HEAD");
+    auto ping = ctx_.db->payments().ping();
+    if (ping) return json_reply(200, {{"status", "ready"}});
+    ctx_.log.warn("not ready", {{"error", ping.error().message}});
+    return json_reply(503, {{"status", "unavailable"}, {"error", "database unreachable"}});
+  }
+  if (!is_webhook_path(path)) return error_reply(404, "not found");
+  if (method != "POST") return error_reply(405, "method not allowed", "POST");
+
+  const std::string request_id = request.request_id.empty() ? uuid_v4() : request.request_id;
+  if (auto provider = provider_for_path(path)) return ingest(*provider, request.body, request_id);
+
+  // Plain /webhook: the body's shape names the provider.
+  auto detected = detect_provider(request.body);
+  if (!detected) {
+    ctx_.log.warn("webhook rejected",
+                  {{"request_id", request_id}, {"outcome", "rejected"},
+                   {"reason", "unrecognised body"}, {"body_bytes", request.body.size()}});
+    if (metrics_) metrics_->count("WebhookUnrecognised");
+    const bool is_json = nlohmann::json::accept(request.body);
+    return error_reply(400, is_json ? "not a ZaloPay or PayOS callback" : "malformed JSON");
+  }
+  return ingest(*detected, request.body, request_id);
+}
+
+HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
+                                   std::string_view request_id) {
+  const auto started = Clock::now();
+  const PaymentProvider& handler = ctx_.provider(provider);
+  CallbackRecord rec;
+  rec.provider = provider;
+  rec.request_id = request_id;
+
+  // Decides the outcome; logging and metrics follow in one place below.
+  auto decide = [&]() -> std::optional<CallbackRejection> {
+    if (!handler.configured()) return CallbackRejection::NotConfigured;
+    auto verified = handler.verify(body);
+    if (!verified) return verified.error();
+    const PaymentCallback& callback = verified.value();
+    rec.order_code = callback.fallback_order_code;
+    rec.amount = callback.amount;
+
+    TransitionRequest transition{callback, uuid_v4(), now_utc()};
+    Result<TransitionOutcome> applied = ctx_.db->payments().apply(transition);
+    if (!applied) {
+      rec.outcome = IngestOutcome::TemporaryFailure;
+      rec.detail = applied.error().message;
+      return std::nullopt;
+    }
+    const TransitionOutcome& out = applied.value();
+    if (!out.order_code.empty()) rec.order_code = out.order_code;
+    rec.payment_id = out.payment_id;
+    switch (out.result) {
+      case TransitionResult::Applied:
+        rec.outcome = IngestOutcome::Processed;
+        rec.status = out.status;
+        break;
+      case TransitionResult::Duplicate:
+        rec.outcome = IngestOutcome::Duplicate;
+        rec.status = out.status;
+        break;
+      case TransitionResult::PaymentNotFound:
+        rec.outcome = IngestOutcome::UnknownPayment;
+        break;
+      case TransitionResult::AmountMismatch:
+        rec.outcome = IngestOutcome::AmountMismatch;
+        rec.status = out.status;
+        rec.expected_amount = out.expected_amount;
+        break;
+    }
+    return std::nullopt;
+  };
+
+  std::optional<CallbackRejection> rejection;
+  try {
+    rejection = decide();
+  } catch (const std::exception& e) {
+    // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
+    rec.outcome = IngestOutcome::TemporaryFailure;
+    rec.detail = std::string("unexpected: ") + e.what();
+  }
+  if (rejection) {
+    rec.outcome = IngestOutcome::Rejected;
+    rec.rejection = rejection;
+  }
+
+  WebhookReply wire = handler.reply(rec.outcome, rejection.value_or(CallbackRejection::Malformed));
+  // DESIGN.md: a provider without keys answers 503, whatever its usual reply convention.
+  if (rejection == CallbackRejection::NotConfigured) wire.http_status = 503;
+
+  // The one log line of this callback.
+  nlohmann::json fields = {{"request_id", rec.request_id},
+                           {"provider", to_string(provider)},
+                           {"outcome", outcome_name(rec.outcome)},
+                           {"http_status", wire.http_status}};
+  if (!rec.order_code.empty()) fields["order_code"] = rec.order_code;
+  if (!rec.payment_id.empty()) fields["payment_id"] = rec.payment_id;
+  if (rec.status) fields["status"] = to_string(*rec.status);
+  if (rec.rejection) fields["reason"] = rejection_name(*rec.rejection);
+  if (rec.amount) fields["amount"] = *rec.amount;
+  if (rec.expected_amount) fields["expected_amount"] = *rec.expected_amount;
+  if (!rec.detail.empty()) fields["error"] = rec.detail;
+  fields["latency_ms"] =
+      std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+
+  const bool security_event = rec.outcome == IngestOutcome::AmountMismatch ||
+                              rec.rejection == CallbackRejection::AppIdMismatch;
+  if (security_event) {
+    fields["alert"] = true;
+    ctx_.log.error(rec.outcome == IngestOutcome::AmountMismatch
+                       ? "webhook amount does not match the payment"
+                       : "webhook signed for another app_id",
+                   fields);
+  } else if (rec.outcome == IngestOutcome::TemporaryFailure) {
+    ctx_.log.error("webhook temporary failure", fields);
+  } else if (rec.outcome == IngestOutcome::UnknownPayment) {
+    if (provider == Provider::PayOS)
+      ctx_.log.info("webhook for unknown payment acknowledged (PayOS URL confirmation sample)",
+                    fields);
+    else
+      ctx_.log.warn("webhook for unknown payment", fields);
+  } else if (rec.outcome == IngestOutcome::Rejected) {
+    ctx_.log.warn(rec.rejection == CallbackRejection::NotConfigured
+                      ? "webhook provider not configured"
+                      : "webhook rejected",
+                  fields);
+  } else {
+    ctx_.log.info("webhook", fields);
+  }
+
+  if (metrics_) {
+    const MetricDimension dim{"Provider", to_string(provider)};
+    metrics_->count("WebhookReceived", 1, dim);
+    metrics_->count(metric_name(rec.outcome), 1, dim);
+    if (rec.rejection == CallbackRejection::AppIdMismatch)
+      metrics_->count("WebhookAppIdMismatch", 1, dim);
+    if (rec.rejection == CallbackRejection::BadSignature)
+      metrics_->count("WebhookBadSignature", 1, dim);
+  }
+
+  HttpReply reply;
+  reply.status = wire.http_status;
+  reply.body = std::move(wire.body);
+  return reply;
+}
+
+}  // namespace tbpay
