@@ -43,8 +43,9 @@ void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
 
 void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
   auto* self = static_cast<KafkaPublisher*>(rd_kafka_opaque(rk));
-  if (self != nullptr)
-    self->log_client_message(level <= 3 ? LogLevel::Error : LogLevel::Warn, facility, text);
+  // Even librdkafka's "errors" (a refused connection) are retried conditions for us: what
+  // matters is each message's delivery report.
+  if (self != nullptr && level <= 4) self->log_client_message(LogLevel::Warn, facility, text);
 }
 
 milliseconds left_until(Clock::time_point deadline) {
