@@ -105,6 +105,10 @@ class SchemaStore {
  public:
   virtual ~SchemaStore() = default;
   virtual Result<MigrateReport> migrate() = 0;
+  // Not part of the core service's schema: an index on (provider, "providerTransactionId"),
+  // the key every webhook looks a payment up by. Recommended to the core service; created only
+  // on request (`tbpay migrate --lookup-index`), IF NOT EXISTS.
+  virtual Result<MigrateReport> create_lookup_index() = 0;
 };
 
 }  // namespace tbpay
