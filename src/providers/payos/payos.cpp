@@ -12,6 +12,7 @@
 
 #include "core/time.h"
 #include "crypto/crypto.h"
+#include "providers/json_text.h"
 
 namespace tbpay {
 
@@ -267,7 +268,7 @@ class PayOs final : public PaymentProvider {
   Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const override {
     if (!configured()) return Rejected::NotConfigured;
 
-    const json webhook = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const json webhook = providers::parse_json_text(body);
     if (!webhook.is_object()) return Rejected::NotACallback;
     const auto data = webhook.find("data");
     const auto signature = webhook.find("signature");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "providers/json_text.h"
 
 namespace tbpay {
 
@@ -56,7 +57,7 @@ class ZaloPay final : public PaymentProvider {
   Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const override {
     if (!configured()) return Rejected::NotConfigured;
 
-    const json callback = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const json callback = providers::parse_json_text(body);
     if (!callback.is_object()) return Rejected::NotACallback;
     const auto data = callback.find("data");
     const auto mac = callback.find("mac");
@@ -72,7 +73,7 @@ class ZaloPay final : public PaymentProvider {
       return Rejected::BadSignature;
     if (as_int64(*type) != 1) return Rejected::Unsupported;
 
-    const json fields = json::parse(data_text, nullptr, /*allow_exceptions=*/false);
+    const json fields = providers::parse_json_text(data_text);
     if (!fields.is_object()) return Rejected::Malformed;
     const auto app_id = fields.find("app_id");
     if (app_id == fields.end()) return Rejected::Malformed;

@@ -1,0 +1,42 @@
+// `POST /webhook` tells the provider from the body's shape.
+#include "providers/detect.h"
+
+#include <gtest/gtest.h>
+
+#include "providers/payos/payos.h"
+#include "providers/zalopay/zalopay.h"
+
+namespace tbpay {
+namespace {
+
+TEST(DetectProvider, SignedBodiesOfEachProviderAreRecognised) {
+  const ZaloPayKeys zalopay{"2553", "k1", "k2"};
+  EXPECT_EQ(detect_provider(sign_zalopay_callback(zalopay, "251213_TB-1", 1000)),
+            Provider::ZaloPay);
+  PayOsWebhookData d;
+  d.payment_link_id = "link";
+  d.order_code = "1";
+  d.amount = 1000;
+  EXPECT_EQ(detect_provider(sign_payos_webhook(PayOsKeys{"c", "a", "k"}, d)), Provider::PayOS);
+}
+
+TEST(DetectProvider, ShapeAloneDecidesWhateverTheValues) {
+  EXPECT_EQ(detect_provider(R"({"data":"x","mac":"","type":7})"), Provider::ZaloPay);
+  EXPECT_EQ(detect_provider(R"({"code":1,"desc":null,"data":{},"signature":"","extra":1})"),
+            Provider::PayOS);
+}
+
+TEST(DetectProvider, AnythingElseIsUnknown) {
+  for (const char* body :
+       {"", "not json", "[]", "{}", R"({"data":"x","mac":""})", R"({"data":"x","type":1})",
+        R"({"mac":"","type":1})", R"({"code":"00","desc":"","data":{}})",
+        R"({"code":"00","desc":"","signature":""})", R"({"code":"00","data":{},"signature":""})"}) {
+    EXPECT_EQ(detect_provider(body), std::nullopt) << body;
+  }
+  const std::string zalopay_shape = R"({"data":"x","mac":"","type":1})";
+  ASSERT_EQ(detect_provider(zalopay_shape), Provider::ZaloPay);
+  EXPECT_EQ(detect_provider(zalopay_shape + std::string(1, '\0') + "junk"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace tbpay
