@@ -26,6 +26,13 @@ class EventPublisher {
   // counts as delivered only after the broker acknowledged it.
   virtual std::vector<DeliveryOutcome> publish(std::span<const OutgoingMessage> messages,
                                                std::chrono::milliseconds timeout) = 0;
+  // Can messages be sent now? (Kafka: a broker answers a metadata request within `timeout`.)
+  // The relay asks after a batch went nowhere, before claiming more, so that an outage does
+  // not spend the retries of every event it meets.
+  virtual Status<> ready(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return Ok{};
+  }
   // "kafka broker1:9092", "file var/events.jsonl": for logs and `--help`.
   virtual std::string describe() const = 0;
 };
