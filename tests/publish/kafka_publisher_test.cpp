@@ -208,6 +208,17 @@ TEST_F(KafkaPublisherTest, NoReportWithinTheWaitIsAFailureAndPublishReturnsInTim
   EXPECT_EQ(delivered(publisher.publish(messages(10, "payment.completed", "n"), std::chrono::seconds(15))), 10u);
 }
 
+TEST_F(KafkaPublisherTest, IsReadyOnlyWhileABrokerAnswers) {
+  kafka::KafkaPublisher publisher(settings(), log);
+  EXPECT_TRUE(publisher.ready(std::chrono::seconds(5)).ok());
+  rd_kafka_mock_broker_set_down(cluster.mock(), 1);
+  const auto down = publisher.ready(milliseconds(500));
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().kind, ErrorKind::Unavailable);
+  rd_kafka_mock_broker_set_up(cluster.mock(), 1);
+  EXPECT_TRUE(publisher.ready(std::chrono::seconds(5)).ok());
+}
+
 TEST_F(KafkaPublisherTest, AFullLocalQueueIsWaitedOutNotFailed) {
   auto s = settings();
   s.extra.push_back({"queue.buffering.max.messages", "10"});

@@ -83,6 +83,23 @@ std::string KafkaPublisher::describe() const {
   return std::string(cluster_ ? "kafka (embedded) " : "kafka ") + settings_.bootstrap_servers;
 }
 
+Status<> KafkaPublisher::ready(milliseconds timeout) {
+  std::lock_guard lock(mutex_);
+  rd_kafka_t* rk = nullptr;
+  try {
+    rk = producer();
+  } catch (const ProducerConfigError& e) {
+    return Error{ErrorKind::Invalid, e.what()};
+  }
+  const rd_kafka_metadata_t* metadata = nullptr;
+  const rd_kafka_resp_err_t err =
+      rd_kafka_metadata(rk, 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return unavailable(std::string("kafka: no broker answered: ") + rd_kafka_err2str(err));
+  return Ok{};
+}
+
 rd_kafka_t* KafkaPublisher::producer() {
   if (producer_) {
     char reason[512];

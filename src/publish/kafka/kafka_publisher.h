@@ -50,6 +50,7 @@ class KafkaPublisher final : public EventPublisher {
 
   std::vector<DeliveryOutcome> publish(std::span<const OutgoingMessage> messages,
                                        std::chrono::milliseconds timeout) override;
+  Status<> ready(std::chrono::milliseconds timeout) override;
   std::string describe() const override;
 
   // Called by librdkafka (from rd_kafka_poll on the publishing thread).
