@@ -1,0 +1,282 @@
+#include "store/postgres/connection.h"
+
+#include <poll.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace tbpay::pg {
+
+namespace {
+
+constexpr auto kAcquireWait = std::chrono::seconds(10);
+
+std::string trimmed(const char* message) {
+  std::string m = message ? message : "";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+// SQLSTATEs after which retrying later (on a fresh connection) is the right answer.
+bool is_transient(std::string_view state) {
+  return state.starts_with("08")  // connection exception
+         || state == "57P01" || state == "57P02" ||
+         state == "57P03"                          // shutdown, cannot connect now
+         || state == "53300"                       // too many connections
+         || state == "40001" || state == "40P01";  // serialization failure, deadlock
+}
+
+void ignore_notice(void*, const char*) {}
+
+}  // namespace
+
+std::string Rows::text(int row, int col) const {
+  return std::string(PQgetvalue(result_.get(), row, col),
+                     static_cast<std::size_t>(PQgetlength(result_.get(), row, col)));
+}
+
+std::optional<std::string> Rows::optional_text(int row, int col) const {
+  if (null(row, col)) return std::nullopt;
+  return text(row, col);
+}
+
+std::int64_t Rows::integer(int row, int col) const {
+  const char* v = PQgetvalue(result_.get(), row, col);
+  std::int64_t out = 0;
+  std::from_chars(v, v + std::strlen(v), out);
+  return out;
+}
+
+bool Rows::boolean(int row, int col) const { return PQgetvalue(result_.get(), row, col)[0] == 't'; }
+
+std::size_t Rows::affected() const {
+  const char* v = PQcmdTuples(result_.get());
+  std::size_t out = 0;
+  std::from_chars(v, v + std::strlen(v), out);
+  return out;
+}
+
+std::string text_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// --- Connection -------------------------------------------------------------------------
+
+bool Connection::broken() const { return failed_ || PQstatus(conn_.get()) != CONNECTION_OK; }
+
+bool Connection::in_transaction() const { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
+
+bool Connection::closed_while_idle() {
+  if (broken()) return true;
+  const int fd = PQsocket(conn_.get());
+  if (fd < 0) return true;
+  // We never LISTEN on pooled connections, so an idle connection with something to read has
+  // been told FATAL (terminated, server shutting down) or closed: not worth keeping.
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+Error Connection::error_from(const PGresult* result, std::string_view what) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = std::string(what) + ": ";
+  if (result && PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY))
+    message += trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+  else
+    message += trimmed(PQerrorMessage(conn_.get()));
+  if (PQstatus(conn_.get()) != CONNECTION_OK) failed_ = true;
+  const std::string_view s = state ? state : "";
+  if (failed_ || s.empty() || is_transient(s)) {
+    if (s.starts_with("08") || s.starts_with("57P0")) failed_ = true;
+    return {ErrorKind::Unavailable, message};
+  }
+  if (s == "23505") return {ErrorKind::Conflict, message};
+  if (s.starts_with("22") || s.starts_with("23")) return {ErrorKind::Invalid, message};
+  return {ErrorKind::Internal, message};
+}
+
+Status<> Connection::prepare(const Statement& statement) {
+  if (prepared_.contains(statement.name)) return Ok{};
+  ResultPtr r(PQprepare(conn_.get(), statement.name, statement.sql, 0, nullptr));
+  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+    return error_from(r.get(), std::string("prepare ") + statement.name);
+  prepared_.insert(statement.name);
+  return Ok{};
+}
+
+namespace {
+std::vector<const char*> values_of(const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return values;
+}
+
+bool succeeded(const PGresult* r) {
+  const auto s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
+}
+}  // namespace
+
+Result<Rows> Connection::run(const Statement& statement, const Params& params) {
+  if (auto s = prepare(statement); !s) return s.error();
+  const auto values = values_of(params);
+  ResultPtr r(PQexecPrepared(conn_.get(), statement.name, static_cast<int>(values.size()),
+                             values.data(), nullptr, nullptr, 0));
+  if (!succeeded(r.get())) return error_from(r.get(), statement.name);
+  return Rows(std::move(r));
+}
+
+Result<Rows> Connection::run(std::string_view sql) {
+  const std::string text(sql);
+  ResultPtr r(PQexec(conn_.get(), text.c_str()));
+  if (!succeeded(r.get())) return error_from(r.get(), "query");
+  return Rows(std::move(r));
+}
+
+Result<Rows> Connection::run_and_commit(const Statement& statement, const Params& params) {
+  if (auto s = prepare(statement); !s) return s.error();
+  PGconn* c = conn_.get();
+  if (!PQenterPipelineMode(c)) {
+    auto rows = run(statement, params);
+    if (!rows) return rows;
+    if (auto commit = run("COMMIT"); !commit) return commit.error();
+    return rows;
+  }
+  const auto values = values_of(params);
+  const bool sent = PQsendQueryPrepared(c, statement.name, static_cast<int>(values.size()),
+                                        values.data(), nullptr, nullptr, 0) &&
+                    PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+                    PQpipelineSync(c);
+  // Results: the statement's, NULL, COMMIT's, NULL, then the sync marker.
+  ResultPtr statement_result, commit_result;
+  int nulls = 0;
+  while (sent) {
+    ResultPtr r(PQgetResult(c));
+    if (!r) {
+      if (++nulls > 2 || PQstatus(c) != CONNECTION_OK) break;
+      continue;
+    }
+    nulls = 0;
+    if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    if (!statement_result)
+      statement_result = std::move(r);
+    else if (!commit_result)
+      commit_result = std::move(r);
+  }
+  PQexitPipelineMode(c);
+  if (!sent || PQstatus(c) != CONNECTION_OK) {
+    failed_ = true;
+    return error_from(nullptr, statement.name);
+  }
+  if (!succeeded(statement_result.get())) return error_from(statement_result.get(), statement.name);
+  if (!succeeded(commit_result.get())) return error_from(commit_result.get(), "COMMIT");
+  return Rows(std::move(statement_result));
+}
+
+// --- Pool -------------------------------------------------------------------------------
+
+std::string describe_url(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &err);
+  if (!options) {
+    if (err) PQfreemem(err);
+    return "postgresql (unparseable DATABASE_URL)";
+  }
+  std::string host, port, dbname;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    const std::string_view k = o->keyword;
+    if (k == "host" || (k == "hostaddr" && host.empty())) host = o->val;
+    if (k == "port") port = o->val;
+    if (k == "dbname") dbname = o->val;
+  }
+  PQconninfoFree(options);
+  return "postgresql " + (host.empty() ? std::string("localhost") : host) + ":" +
+         (port.empty() ? std::string("5432") : port) + "/" + dbname;
+}
+
+Pool::Pool(std::string url, std::size_t max_size)
+    : url_(std::move(url)), description_(describe_url(url_)), max_size_(max_size ? max_size : 1) {}
+
+Pool::~Pool() = default;
+
+Pool::Lease::~Lease() {
+  if (conn_) pool_->give_back(std::move(conn_));
+}
+
+Result<std::unique_ptr<Connection>> Pool::connect() {
+  // Our settings come first so that the URL can override them.
+  const char* keys[] = {"connect_timeout", "application_name", "options", "dbname", nullptr};
+  const char* values[] = {"5", "tbpay", "-c TimeZone=UTC -c DateStyle=ISO", url_.c_str(), nullptr};
+  PGconn* raw = PQconnectdbParams(keys, values, 1);
+  auto conn = std::make_unique<Connection>(raw);
+  if (!raw) return unavailable("cannot connect to " + description_ + ": out of memory");
+  if (PQstatus(raw) != CONNECTION_OK)
+    return unavailable("cannot connect to " + description_ + ": " + trimmed(PQerrorMessage(raw)));
+  // Notices (e.g. "already exists, skipping") and idle-time FATALs are not for stderr.
+  PQsetNoticeProcessor(raw, ignore_notice, nullptr);
+  return conn;
+}
+
+Result<Pool::Lease> Pool::acquire() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    while (!idle_.empty()) {
+      auto conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (!conn->closed_while_idle()) return Lease(this, std::move(conn));
+      --open_;
+    }
+    if (open_ < max_size_) {
+      ++open_;
+      lock.unlock();
+      auto conn = connect();
+      if (!conn) {
+        lock.lock();
+        --open_;
+        released_.notify_one();
+        return conn.error();
+      }
+      return Lease(this, std::move(conn).value());
+    }
+    if (!released_.wait_for(lock, kAcquireWait,
+                            [&] { return !idle_.empty() || open_ < max_size_; }))
+      return unavailable("all " + std::to_string(max_size_) + " connections to " + description_ +
+                         " stayed busy");
+  }
+}
+
+void Pool::give_back(std::unique_ptr<Connection> conn) {
+  const bool keep = !conn->broken() && !conn->in_transaction();
+  {
+    std::lock_guard lock(mutex_);
+    if (keep)
+      idle_.push_back(std::move(conn));
+    else
+      --open_;
+  }
+  released_.notify_one();
+  // A dropped connection closes here, outside the lock.
+}
+
+Result<Rows> Pool::run(const Statement& statement, const Params& params, Retry retry) {
+  for (int attempt = 0;; ++attempt) {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    auto rows = (*lease)->run(statement, params);
+    if (rows || retry == Retry::No || attempt > 0 || !(*lease)->broken()) return rows;
+  }
+}
+
+}  // namespace tbpay::pg

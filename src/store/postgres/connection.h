@@ -1,0 +1,131 @@
+#pragma once
+// libpq connections, their results, and the pool the PostgreSQL stores share.
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tbpay::pg {
+
+struct ResultFree {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
+
+// The rows of a successful result, read as text (libpq's text format).
+class Rows {
+ public:
+  explicit Rows(ResultPtr result) : result_(std::move(result)) {}
+  int size() const { return PQntuples(result_.get()); }
+  bool null(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
+  std::string text(int row, int col) const;
+  std::optional<std::string> optional_text(int row, int col) const;
+  std::int64_t integer(int row, int col) const;
+  bool boolean(int row, int col) const;  // 't' / 'f'
+  std::size_t affected() const;          // rows an UPDATE/DELETE/INSERT touched
+
+ private:
+  ResultPtr result_;
+};
+
+// A statement known by name: prepared on each connection the first time it runs there.
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// Text parameters; nullopt is SQL NULL.
+using Params = std::vector<std::optional<std::string>>;
+
+// `{a,b,"c d"}`: a text[] literal for ANY($n::text[]) and unnest().
+std::string text_array(const std::vector<std::string>& values);
+
+class Connection {
+ public:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+
+  Result<Rows> run(const Statement& statement, const Params& params);
+  // Simple-query protocol: no parameters, may hold several statements (DDL, BEGIN, COMMIT).
+  Result<Rows> run(std::string_view sql);
+  // The statement, then COMMIT, sent together in pipeline mode: one round trip.
+  Result<Rows> run_and_commit(const Statement& statement, const Params& params);
+
+  // The server went away (restart, pg_terminate_backend): this connection is useless.
+  bool broken() const;
+  // Between statements: has the server closed this idle connection since we last used it?
+  bool closed_while_idle();
+  bool in_transaction() const;
+
+ private:
+  Status<> prepare(const Statement& statement);
+  Error error_from(const PGresult* result, std::string_view what);
+
+  struct ConnFree {
+    void operator()(PGconn* c) const { PQfinish(c); }
+  };
+  std::unique_ptr<PGconn, ConnFree> conn_;
+  std::unordered_set<std::string> prepared_;
+  bool failed_ = false;
+};
+
+// A thread-safe pool: connections are opened on demand up to `max_size`, reused, and
+// dropped when broken, so the next call after a server restart simply reconnects.
+class Pool {
+ public:
+  Pool(std::string url, std::size_t max_size);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // A connection on loan; back to the pool on destruction (or closed, if unusable).
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<Connection> conn) : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) noexcept = delete;
+    ~Lease();
+    Connection* operator->() { return conn_.get(); }
+    Connection& operator*() { return *conn_; }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  Result<Lease> acquire();
+
+  // One statement on a pooled connection. Reads pass Retry::Once: a connection that the
+  // server closed under us is replaced and the statement runs again.
+  enum class Retry { No, Once };
+  Result<Rows> run(const Statement& statement, const Params& params, Retry retry);
+
+  // "postgresql 127.0.0.1:5432/db": never the password.
+  std::string describe() const { return description_; }
+
+ private:
+  void give_back(std::unique_ptr<Connection> conn);
+  Result<std::unique_ptr<Connection>> connect();
+
+  std::string url_;
+  std::string description_;
+  std::size_t max_size_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t open_ = 0;  // idle + on loan
+};
+
+std::string describe_url(const std::string& url);
+
+}  // namespace tbpay::pg

@@ -1,0 +1,224 @@
+#include <algorithm>
+#include <unordered_set>
+
+#include "store/last_error.h"
+#include "store/postgres/stores.h"
+
+namespace tbpay::pg {
+
+namespace {
+
+// Claiming keeps each payment's events in createdAt order with any number of relays:
+//  win     the oldest pending events (a prefix in ("createdAt", id) order, so an event in it
+//          has every earlier pending event of its payment in it too). Sized 4 x limit plus
+//          the excluded ids, so that rows other relays hold or this run excluded do not
+//          starve the batch;
+//  firsts  the earliest pending event of each payment in the window;
+//  then those rows are locked, skipping rows another relay holds. A payment whose first
+//  event is held elsewhere (or excluded, or published meanwhile) contributes nothing: its
+//  later events are never taken while an earlier one is in flight. The pending test is
+//  repeated on the locked row: with READ COMMITTED, PostgreSQL re-evaluates it on the
+//  latest version, so an event another relay published after our snapshot is dropped.
+// Dead events (retryCount >= max) do not hold back their payment's later events.
+constexpr Statement kClaim{"outbox_claim", R"sql(
+WITH win AS (
+    SELECT id, "aggregateId", "createdAt"
+      FROM outbox
+     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+     ORDER BY "createdAt", id
+     LIMIT $2::integer
+),
+firsts AS (
+    SELECT DISTINCT ON ("aggregateId") id
+      FROM win
+     ORDER BY "aggregateId", "createdAt", id
+)
+SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+  FROM outbox o
+  JOIN firsts f ON o.id = f.id
+ WHERE o.published = false AND o."publishedAt" IS NULL AND o."retryCount" < $1::integer
+   AND o.id <> ALL ($3::text[])
+ ORDER BY o."createdAt", o.id
+ LIMIT $4::integer
+   FOR UPDATE OF o SKIP LOCKED
+)sql"};
+
+// A whole batch's outcome in one statement (sent with its COMMIT: one round trip).
+constexpr Statement kFinish{"outbox_finish", R"sql(
+WITH delivered AS (
+    UPDATE outbox
+       SET published = true, "publishedAt" = $2::timestamp(3)
+     WHERE id = ANY ($1::text[])
+    RETURNING id
+),
+failed AS (
+    UPDATE outbox o
+       SET "retryCount" = CASE WHEN f.dead THEN $6::integer ELSE o."retryCount" + 1 END,
+           "lastError" = left(f.error, 500)
+      FROM unnest($3::text[], $4::text[], $5::boolean[]) AS f(id, error, dead)
+     WHERE o.id = f.id
+    RETURNING o.id
+)
+SELECT (SELECT count(*) FROM delivered), (SELECT count(*) FROM failed)
+)sql"};
+
+// Bounded: at most $2 rows per statement, so no long lock on the table; rows a concurrent
+// cleanup holds are skipped rather than waited for.
+constexpr Statement kDeletePublished{"outbox_delete_published", R"sql(
+DELETE FROM outbox
+ WHERE id IN (SELECT id
+                FROM outbox
+               WHERE published = true AND "publishedAt" < $1::timestamp(3)
+               ORDER BY "createdAt"
+               LIMIT $2::integer
+                 FOR UPDATE SKIP LOCKED)
+)sql"};
+
+constexpr Statement kStats{"outbox_stats", R"sql(
+SELECT count(*),
+       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < $1::integer),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= $1::integer),
+       min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
+                                  AND "retryCount" < $1::integer)
+  FROM outbox
+)sql"};
+
+constexpr Statement kDeadEvents{"outbox_dead_events", R"sql(
+SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+  FROM outbox o
+ WHERE o.published = false AND o."publishedAt" IS NULL AND o."retryCount" >= $1::integer
+ ORDER BY o."createdAt", o.id
+ LIMIT $2::integer
+)sql"};
+
+// An empty id list means every dead event.
+constexpr Statement kRequeue{"outbox_requeue", R"sql(
+UPDATE outbox
+   SET "retryCount" = 0
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= $1::integer
+   AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
+)sql"};
+
+class PgClaim final : public OutboxClaim {
+ public:
+  PgClaim(std::optional<Pool::Lease> lease, std::vector<OutboxEvent> events, int max_retries)
+      : lease_(std::move(lease)), events_(std::move(events)), max_retries_(max_retries) {}
+
+  ~PgClaim() override {
+    // Released unchanged: the rollback frees the row locks for the next relay.
+    if (lease_ && !finished_) (*lease_)->run("ROLLBACK");
+  }
+
+  const std::vector<OutboxEvent>& events() const override { return events_; }
+
+  Status<> finish(std::span<const DeliveryOutcome> outcomes, Timestamp at) override {
+    if (finished_) return Error{ErrorKind::Invalid, "outbox claim already finished"};
+    if (!lease_) {
+      finished_ = true;
+      return Ok{};
+    }
+    std::unordered_set<std::string_view> claimed;
+    for (const auto& e : events_) claimed.insert(e.id);
+    std::vector<std::string> delivered, failed, errors, dead;
+    for (const auto& o : outcomes) {
+      if (!claimed.contains(o.event_id)) continue;  // only rows this claim holds
+      if (o.delivered && !o.dead) {
+        delivered.push_back(o.event_id);
+      } else {
+        failed.push_back(o.event_id);
+        errors.push_back(last_error_text(o.error));
+        dead.push_back(o.dead ? "t" : "f");
+      }
+    }
+    auto rows = (*lease_)->run_and_commit(
+        kFinish, {text_array(delivered), to_sql_timestamp(at), text_array(failed),
+                  text_array(errors), text_array(dead), std::to_string(max_retries_)});
+    if (!rows) return rows.error();
+    finished_ = true;
+    lease_.reset();
+    return Ok{};
+  }
+
+ private:
+  std::optional<Pool::Lease> lease_;
+  std::vector<OutboxEvent> events_;
+  int max_retries_;
+  bool finished_ = false;
+};
+
+Result<std::vector<OutboxEvent>> events_of(const Rows& rows) {
+  std::vector<OutboxEvent> events;
+  events.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) {
+    auto event = event_from(rows, i);
+    if (!event) return event.error();
+    events.push_back(std::move(event).value());
+  }
+  return events;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptions& options) {
+  auto lease = pool_.acquire();
+  if (!lease) return lease.error();
+  auto& conn = *lease;
+  if (auto begun = conn->run("BEGIN"); !begun) return begun.error();
+  const std::size_t window = 4 * options.limit + options.exclude_ids.size();
+  auto rows = conn->run(kClaim, {std::to_string(options.max_retries), std::to_string(window),
+                                 text_array(options.exclude_ids), std::to_string(options.limit)});
+  if (!rows) return rows.error();  // the lease drops the connection mid-transaction
+  auto events = events_of(*rows);
+  if (!events) return events.error();
+  std::optional<Pool::Lease> held;
+  if (events->empty()) {
+    if (auto done = conn->run("COMMIT"); !done) return done.error();
+  } else {
+    held.emplace(std::move(lease).value());
+  }
+  return std::unique_ptr<OutboxClaim>(
+      std::make_unique<PgClaim>(std::move(held), std::move(events).value(), options.max_retries));
+}
+
+Result<std::size_t> PgOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
+  auto rows = pool_.run(kDeletePublished, {to_sql_timestamp(cutoff), std::to_string(chunk)},
+                        Pool::Retry::Once);
+  if (!rows) return rows.error();
+  return rows->affected();
+}
+
+Result<OutboxStats> PgOutboxStore::stats(Timestamp now, int max_retries) {
+  auto rows = pool_.run(kStats, {std::to_string(max_retries)}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  OutboxStats s;
+  s.total = rows->integer(0, 0);
+  s.published = rows->integer(0, 1);
+  s.pending = rows->integer(0, 2);
+  s.dead = rows->integer(0, 3);
+  if (auto oldest = rows->optional_text(0, 4)) {
+    if (auto t = parse_timestamp(*oldest))
+      s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);
+  }
+  return s;
+}
+
+Result<std::vector<OutboxEvent>> PgOutboxStore::dead_events(int max_retries, std::size_t limit) {
+  auto rows = pool_.run(kDeadEvents, {std::to_string(max_retries), std::to_string(limit)},
+                        Pool::Retry::Once);
+  if (!rows) return rows.error();
+  return events_of(*rows);
+}
+
+Result<std::size_t> PgOutboxStore::requeue(std::span<const std::string> ids, int max_retries) {
+  auto rows = pool_.run(
+      kRequeue,
+      {std::to_string(max_retries), text_array(std::vector<std::string>(ids.begin(), ids.end()))},
+      Pool::Retry::No);
+  if (!rows) return rows.error();
+  return rows->affected();
+}
+
+}  // namespace tbpay::pg

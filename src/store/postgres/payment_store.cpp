@@ -1,0 +1,185 @@
+#include <string>
+
+#include "store/postgres/stores.h"
+
+namespace tbpay::pg {
+
+namespace {
+
+// The webhook's transition in one statement (one round trip), READ COMMITTED:
+//  candidate  the payment the callback names: by provider + transaction id, else (ZaloPay) by
+//             the order code taken from app_trans_id;
+//  target     that row, locked. Concurrent deliveries of one callback queue here; each sees
+//             the status the previous one committed;
+//  moved      the transition, only if the amount matches and the locked row's status is one
+//             the state machine lets move to the outcome ($6, from can_transition());
+//  event      the outbox row, only if it moved. Payload fields as core/event_payload.cpp.
+// The final SELECT tells the caller what happened; no row means no such payment.
+constexpr Statement kApply{"apply_callback", R"sql(
+WITH candidate AS (
+    SELECT id, 0 AS rank FROM payments
+     WHERE provider = $1::text AND "providerTransactionId" = $2::text
+    UNION ALL
+    SELECT id, 1 FROM payments
+     WHERE $3::text <> '' AND provider = $1::text AND "orderCode" = $3::text
+    ORDER BY rank
+    LIMIT 1
+),
+target AS (
+    SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider,
+           p."providerTransactionId", p.status
+      FROM payments p
+     WHERE p.id = (SELECT id FROM candidate)
+       FOR UPDATE
+),
+moved AS (
+    UPDATE payments p
+       SET status = $5::"PaymentStatus",
+           "updatedAt" = $9::timestamp(3),
+           "completedAt" = CASE WHEN $5::"PaymentStatus" = 'COMPLETED' THEN $9::timestamp(3)
+                                ELSE p."completedAt" END,
+           "failedAt" = CASE WHEN $5::"PaymentStatus" = 'FAILED' THEN $9::timestamp(3)
+                             ELSE p."failedAt" END
+      FROM target t
+     WHERE p.id = t.id
+       AND p."amountCents" = $4::bigint
+       AND p.status = ANY ($6::"PaymentStatus"[])
+    RETURNING p.id
+),
+event AS (
+    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
+    SELECT $10::text, t.id, 'Payment', $11::text,
+           jsonb_build_object('order_code', t."orderCode",
+                              'payment_id', t.id,
+                              'amount_cents', t."amountCents",
+                              'currency', t.currency,
+                              'provider', t.provider,
+                              'transaction_id', t."providerTransactionId")
+           || CASE WHEN $7::text <> '' THEN jsonb_build_object('provider_reference', $7::text)
+                   ELSE '{}'::jsonb END
+           || CASE WHEN $5::"PaymentStatus" = 'FAILED'
+                   THEN jsonb_build_object('failed_at', to_char($9::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                           'reason', $8::text)
+                   ELSE jsonb_build_object('completed_at', to_char($9::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+              END
+           || CASE WHEN t.status <> 'PENDING' THEN jsonb_build_object('previous_status', t.status)
+                   ELSE '{}'::jsonb END,
+           $9::timestamp(3)
+      FROM target t JOIN moved m ON m.id = t.id
+    RETURNING id
+)
+SELECT t.id, t."orderCode", t."amountCents", t.status, (SELECT count(*) FROM event) AS applied
+  FROM target t
+)sql"};
+
+// Column lists in the order payment_from() / event_from() read them.
+constexpr Statement kCreate{"create_payment", R"sql(
+INSERT INTO payments AS p (id, "orderCode", "amountCents", currency, provider,
+                           "providerTransactionId", "idempotencyKey", "redirectUrl",
+                           "paymentUrl", status, "createdAt", "updatedAt")
+VALUES ($1::text, $2::text, $3::integer, $4::"Currency", $5::text, $6::text, $7::text, $8::text,
+        $9::text, 'PENDING', $10::timestamp(3), $10::timestamp(3))
+RETURNING p.id, p."orderCode", p."amountCents", p.currency, p.provider, p."providerTransactionId",
+          p."idempotencyKey", p."redirectUrl", p."paymentUrl", p.status, p.metadata::text,
+          p."createdAt", p."updatedAt", p."completedAt", p."failedAt", p."cancelledAt"
+)sql"};
+
+constexpr Statement kFindByOrderCode{"find_payment_by_order_code", R"sql(
+SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider, p."providerTransactionId",
+       p."idempotencyKey", p."redirectUrl", p."paymentUrl", p.status, p.metadata::text,
+       p."createdAt", p."updatedAt", p."completedAt", p."failedAt", p."cancelledAt"
+  FROM payments p
+ WHERE p."orderCode" = $1::text
+)sql"};
+
+constexpr Statement kEventsForPayment{"events_for_payment", R"sql(
+SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+  FROM outbox o
+ WHERE o."aggregateId" = $1::text
+ ORDER BY o."createdAt", o.id
+)sql"};
+
+constexpr Statement kPing{"ping", "SELECT 1"};
+
+std::string allowed_from(PaymentStatus outcome) {
+  std::vector<std::string> from;
+  for (auto s : {PaymentStatus::Pending, PaymentStatus::Completed, PaymentStatus::Failed,
+                 PaymentStatus::Cancelled})
+    if (can_transition(s, outcome)) from.emplace_back(to_string(s));
+  return text_array(from);
+}
+
+}  // namespace
+
+Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
+  const auto& cb = request.callback;
+  const bool fallback = cb.provider == Provider::ZaloPay;
+  // Not retried on a broken connection: the statement may have committed. The provider
+  // retries on "unavailable" and then gets Duplicate, which is the truth.
+  auto rows =
+      pool_.run(kApply,
+                {std::string(to_string(cb.provider)), cb.transaction_id,
+                 fallback ? cb.fallback_order_code : std::string(), std::to_string(cb.amount),
+                 std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
+                 cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
+                 std::string(event_type_for(cb.outcome))},
+                Pool::Retry::No);
+  if (!rows) return rows.error();
+  TransitionOutcome out;
+  if (rows->size() == 0) return out;  // PaymentNotFound
+  out.payment_id = rows->text(0, 0);
+  out.order_code = rows->text(0, 1);
+  out.expected_amount = rows->integer(0, 2);
+  out.previous_status = parse_payment_status(rows->text(0, 3)).value_or(PaymentStatus::Pending);
+  out.status = out.previous_status;
+  if (rows->integer(0, 4) == 1) {
+    out.result = TransitionResult::Applied;
+    out.status = cb.outcome;
+    out.event_id = request.event_id;
+  } else if (out.expected_amount != cb.amount) {
+    out.result = TransitionResult::AmountMismatch;
+  } else {
+    out.result = TransitionResult::Duplicate;
+  }
+  return out;
+}
+
+Result<Payment> PgPaymentStore::create(const NewPayment& n) {
+  auto rows = pool_.run(kCreate,
+                        {n.id, n.order_code, std::to_string(n.amount_cents), n.currency,
+                         std::string(to_string(n.provider)), n.provider_transaction_id,
+                         n.idempotency_key, n.redirect_url, n.payment_url, to_sql_timestamp(n.at)},
+                        Pool::Retry::No);
+  if (!rows) return rows.error();
+  return payment_from(*rows, 0);
+}
+
+Result<std::optional<Payment>> PgPaymentStore::find_by_order_code(std::string_view order_code) {
+  auto rows = pool_.run(kFindByOrderCode, {std::string(order_code)}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<Payment>();
+  auto p = payment_from(*rows, 0);
+  if (!p) return p.error();
+  return std::optional<Payment>(std::move(p).value());
+}
+
+Result<std::vector<OutboxEvent>> PgPaymentStore::events_for_payment(std::string_view payment_id) {
+  auto rows = pool_.run(kEventsForPayment, {std::string(payment_id)}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  std::vector<OutboxEvent> events;
+  for (int i = 0; i < rows->size(); ++i) {
+    auto event = event_from(*rows, i);
+    if (!event) return event.error();
+    events.push_back(std::move(event).value());
+  }
+  return events;
+}
+
+Status<> PgPaymentStore::ping() {
+  auto rows = pool_.run(kPing, {}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  return Ok{};
+}
+
+}  // namespace tbpay::pg

@@ -1,0 +1,205 @@
+// SQLite has no row locks (nor SKIP LOCKED): a claim is a plain SELECT and nothing stops a
+// second relay on the same file from taking the same events. One relay per SQLite file;
+// PostgreSQL is the engine for several.
+#include <algorithm>
+#include <unordered_set>
+
+#include "store/last_error.h"
+#include "store/sqlite/stores.h"
+
+namespace tbpay::lite {
+
+namespace {
+
+// Same shape as the PostgreSQL claim: the earliest pending event of each payment within the
+// oldest window of pending events, minus the ones this run excluded.
+constexpr const char* kClaim = R"sql(
+WITH win AS (
+    SELECT id, "aggregateId", "createdAt"
+      FROM outbox
+     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+     ORDER BY "createdAt", id
+     LIMIT ?2
+),
+firsts AS (
+    SELECT id, row_number() OVER (PARTITION BY "aggregateId" ORDER BY "createdAt", id) AS nth
+      FROM win
+)
+SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload, o.published,
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+  FROM outbox o
+  JOIN firsts f ON o.id = f.id AND f.nth = 1
+ WHERE o.id NOT IN (SELECT value FROM json_each(?3))
+ ORDER BY o."createdAt", o.id
+ LIMIT ?4
+)sql";
+
+constexpr const char* kMarkPublished = R"sql(
+UPDATE outbox SET published = true, "publishedAt" = ?2 WHERE id = ?1
+)sql";
+
+constexpr const char* kMarkFailed = R"sql(
+UPDATE outbox
+   SET "retryCount" = CASE WHEN ?3 THEN ?4 ELSE "retryCount" + 1 END,
+       "lastError" = ?2
+ WHERE id = ?1
+)sql";
+
+constexpr const char* kDeletePublished = R"sql(
+DELETE FROM outbox
+ WHERE id IN (SELECT id
+                FROM outbox
+               WHERE published = true AND "publishedAt" < ?1
+               ORDER BY "createdAt"
+               LIMIT ?2)
+)sql";
+
+constexpr const char* kStats = R"sql(
+SELECT count(*),
+       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < ?1),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= ?1),
+       min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
+                                  AND "retryCount" < ?1)
+  FROM outbox
+)sql";
+
+constexpr const char* kDeadEvents = R"sql(
+SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
+       "publishedAt", "createdAt", "retryCount", "lastError"
+  FROM outbox
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= ?1
+ ORDER BY "createdAt", id
+ LIMIT ?2
+)sql";
+
+// An empty id list means every dead event.
+constexpr const char* kRequeue = R"sql(
+UPDATE outbox
+   SET "retryCount" = 0
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= ?1
+   AND (json_array_length(?2) = 0 OR id IN (SELECT value FROM json_each(?2)))
+)sql";
+
+Result<std::vector<OutboxEvent>> events_of(Query& q) {
+  std::vector<OutboxEvent> events;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return events;
+    auto event = event_from(q);
+    if (!event) return event.error();
+    events.push_back(std::move(event).value());
+  }
+}
+
+class LiteClaim final : public OutboxClaim {
+ public:
+  LiteClaim(Pool& pool, std::vector<OutboxEvent> events, int max_retries)
+      : pool_(pool), events_(std::move(events)), max_retries_(max_retries) {}
+
+  const std::vector<OutboxEvent>& events() const override { return events_; }
+
+  Status<> finish(std::span<const DeliveryOutcome> outcomes, Timestamp at) override {
+    if (finished_) return Error{ErrorKind::Invalid, "outbox claim already finished"};
+    if (events_.empty()) {
+      finished_ = true;
+      return Ok{};
+    }
+    std::unordered_set<std::string_view> claimed;
+    for (const auto& e : events_) claimed.insert(e.id);
+    auto db = pool_.acquire();
+    if (!db) return db.error();
+    auto tx = Transaction::begin(db->get());
+    if (!tx) return tx.error();
+    const std::string published_at = to_sql_timestamp(at);
+    Query published(db->get(), kMarkPublished), failed(db->get(), kMarkFailed);
+    for (const auto& o : outcomes) {
+      if (!claimed.contains(o.event_id)) continue;
+      Query& q = o.delivered && !o.dead ? published : failed;
+      q.reset();
+      if (&q == &published) {
+        q.bind(1, o.event_id).bind(2, published_at);
+      } else {
+        q.bind(1, o.event_id)
+            .bind(2, last_error_text(o.error))
+            .bind(3, std::int64_t{o.dead})
+            .bind(4, std::int64_t{max_retries_});
+      }
+      if (auto r = q.run(); !r) return r.error();
+    }
+    published.reset();
+    failed.reset();
+    if (auto s = tx->commit(); !s) return s.error();
+    finished_ = true;
+    return Ok{};
+  }
+
+ private:
+  Pool& pool_;
+  std::vector<OutboxEvent> events_;
+  int max_retries_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<OutboxClaim>> LiteOutboxStore::claim_batch(const ClaimOptions& options) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  const auto window = static_cast<std::int64_t>(4 * options.limit + options.exclude_ids.size());
+  Query q(db->get(), kClaim);
+  q.bind(1, std::int64_t{options.max_retries})
+      .bind(2, window)
+      .bind(3, json_array(options.exclude_ids))
+      .bind(4, static_cast<std::int64_t>(options.limit));
+  auto events = events_of(q);
+  if (!events) return events.error();
+  return std::unique_ptr<OutboxClaim>(
+      std::make_unique<LiteClaim>(pool_, std::move(events).value(), options.max_retries));
+}
+
+Result<std::size_t> LiteOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kDeletePublished);
+  q.bind(1, to_sql_timestamp(cutoff)).bind(2, static_cast<std::int64_t>(chunk));
+  return q.run();
+}
+
+Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kStats);
+  q.bind(1, std::int64_t{max_retries});
+  auto row = q.step();
+  if (!row) return row.error();
+  OutboxStats s;
+  s.total = q.integer(0);
+  s.published = q.integer(1);
+  s.pending = q.integer(2);
+  s.dead = q.integer(3);
+  if (auto oldest = q.optional_text(4)) {
+    if (auto t = parse_timestamp(*oldest))
+      s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);
+  }
+  return s;
+}
+
+Result<std::vector<OutboxEvent>> LiteOutboxStore::dead_events(int max_retries, std::size_t limit) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kDeadEvents);
+  q.bind(1, std::int64_t{max_retries}).bind(2, static_cast<std::int64_t>(limit));
+  return events_of(q);
+}
+
+Result<std::size_t> LiteOutboxStore::requeue(std::span<const std::string> ids, int max_retries) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kRequeue);
+  q.bind(1, std::int64_t{max_retries}).bind(2, json_array(ids));
+  return q.run();
+}
+
+}  // namespace tbpay::lite

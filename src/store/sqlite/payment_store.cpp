@@ -1,0 +1,255 @@
+#include <nlohmann/json.hpp>
+
+#include "core/event_payload.h"
+#include "store/sqlite/stores.h"
+
+namespace tbpay::lite {
+
+namespace {
+
+constexpr const char* kFindByTransaction = R"sql(
+SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+       "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+       "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
+  FROM payments
+ WHERE provider = ?1 AND "providerTransactionId" = ?2
+ LIMIT 1
+)sql";
+
+constexpr const char* kFindByProviderOrderCode = R"sql(
+SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+       "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+       "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
+  FROM payments
+ WHERE provider = ?1 AND "orderCode" = ?2
+)sql";
+
+constexpr const char* kFindByOrderCode = R"sql(
+SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+       "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+       "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
+  FROM payments
+ WHERE "orderCode" = ?1
+)sql";
+
+constexpr const char* kMove = R"sql(
+UPDATE payments
+   SET status = ?2,
+       "updatedAt" = ?3,
+       "completedAt" = CASE WHEN ?2 = 'COMPLETED' THEN ?3 ELSE "completedAt" END,
+       "failedAt" = CASE WHEN ?2 = 'FAILED' THEN ?3 ELSE "failedAt" END
+ WHERE id = ?1
+)sql";
+
+constexpr const char* kInsertEvent = R"sql(
+INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+)sql";
+
+constexpr const char* kCreate = R"sql(
+INSERT INTO payments (id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+                      "idempotencyKey", "redirectUrl", "paymentUrl", status, "createdAt",
+                      "updatedAt")
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'PENDING', ?10, ?10)
+)sql";
+
+constexpr const char* kEventsForPayment = R"sql(
+SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
+       "publishedAt", "createdAt", "retryCount", "lastError"
+  FROM outbox
+ WHERE "aggregateId" = ?1
+ ORDER BY "createdAt", id
+)sql";
+
+Result<std::optional<Payment>> find_one(Query& query) {
+  auto row = query.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Payment>();
+  auto p = payment_from(query);
+  if (!p) return p.error();
+  return std::optional<Payment>(std::move(p).value());
+}
+
+Result<Timestamp> timestamp_at(const Query& row, int col) {
+  auto t = parse_timestamp(row.text(col));
+  if (!t) return internal_error("unreadable timestamp '" + row.text(col) + "'");
+  return *t;
+}
+
+std::optional<Timestamp> optional_timestamp(const Query& row, int col) {
+  if (row.null(col)) return std::nullopt;
+  return parse_timestamp(row.text(col));
+}
+
+}  // namespace
+
+Result<Payment> payment_from(const Query& row) {
+  Payment p;
+  p.id = row.text(0);
+  p.order_code = row.text(1);
+  p.amount_cents = row.integer(2);
+  p.currency = row.text(3);
+  auto provider = parse_provider(row.text(4));
+  if (!provider)
+    return internal_error("payment " + p.id + " has unsupported provider " + row.text(4));
+  p.provider = *provider;
+  p.provider_transaction_id = row.text(5);
+  p.idempotency_key = row.text(6);
+  p.redirect_url = row.text(7);
+  p.payment_url = row.text(8);
+  auto status = parse_payment_status(row.text(9));
+  if (!status) return internal_error("payment " + p.id + " has unknown status " + row.text(9));
+  p.status = *status;
+  p.metadata = row.optional_text(10);
+  auto created = timestamp_at(row, 11);
+  if (!created) return created.error();
+  auto updated = timestamp_at(row, 12);
+  if (!updated) return updated.error();
+  p.created_at = *created;
+  p.updated_at = *updated;
+  p.completed_at = optional_timestamp(row, 13);
+  p.failed_at = optional_timestamp(row, 14);
+  p.cancelled_at = optional_timestamp(row, 15);
+  return p;
+}
+
+Result<OutboxEvent> event_from(const Query& row) {
+  OutboxEvent e;
+  e.id = row.text(0);
+  e.aggregate_id = row.text(1);
+  e.aggregate_type = row.text(2);
+  e.event_type = row.text(3);
+  e.payload = row.text(4);
+  e.published = row.integer(5) != 0;
+  e.published_at = optional_timestamp(row, 6);
+  auto created = timestamp_at(row, 7);
+  if (!created) return created.error();
+  e.created_at = *created;
+  e.retry_count = static_cast<int>(row.integer(8));
+  e.last_error = row.optional_text(9);
+  return e;
+}
+
+std::string json_array(std::span<const std::string> values) {
+  return nlohmann::json(std::vector<std::string>(values.begin(), values.end())).dump();
+}
+
+// The webhook's transition. BEGIN IMMEDIATE serialises writers (threads and processes), so
+// the status read below is the one the update replaces.
+Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& request) {
+  const auto& cb = request.callback;
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  auto tx = Transaction::begin(db->get());
+  if (!tx) return tx.error();
+
+  const std::string provider(to_string(cb.provider));
+  Result<std::optional<Payment>> found = std::optional<Payment>();
+  {
+    Query q(db->get(), kFindByTransaction);
+    q.bind(1, provider).bind(2, cb.transaction_id);
+    found = find_one(q);
+  }
+  if (found && !*found && cb.provider == Provider::ZaloPay && !cb.fallback_order_code.empty()) {
+    Query q(db->get(), kFindByProviderOrderCode);
+    q.bind(1, provider).bind(2, cb.fallback_order_code);
+    found = find_one(q);
+  }
+  if (!found) return found.error();
+  TransitionOutcome out;
+  if (!*found) return out;  // PaymentNotFound
+  Payment& payment = **found;
+  out.payment_id = payment.id;
+  out.order_code = payment.order_code;
+  out.expected_amount = payment.amount_cents;
+  out.previous_status = out.status = payment.status;
+  if (payment.amount_cents != cb.amount) {
+    out.result = TransitionResult::AmountMismatch;
+    return out;
+  }
+  if (!can_transition(payment.status, cb.outcome)) {
+    out.result = TransitionResult::Duplicate;
+    return out;
+  }
+  const std::string at = to_sql_timestamp(request.at);
+  {
+    Query q(db->get(), kMove);
+    q.bind(1, payment.id).bind(2, to_string(cb.outcome)).bind(3, at);
+    if (auto r = q.run(); !r) return r.error();
+  }
+  {
+    Query q(db->get(), kInsertEvent);
+    q.bind(1, request.event_id)
+        .bind(2, payment.id)
+        .bind(3, kAggregatePayment)
+        .bind(4, event_type_for(cb.outcome))
+        .bind(5, event_payload(payment, payment.status, request))
+        .bind(6, at);
+    if (auto r = q.run(); !r) return r.error();
+  }
+  if (auto s = tx->commit(); !s) return s.error();
+  out.result = TransitionResult::Applied;
+  out.status = cb.outcome;
+  out.event_id = request.event_id;
+  return out;
+}
+
+Result<Payment> LitePaymentStore::create(const NewPayment& n) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  {
+    Query q(db->get(), kCreate);
+    q.bind(1, n.id)
+        .bind(2, n.order_code)
+        .bind(3, n.amount_cents)
+        .bind(4, n.currency)
+        .bind(5, to_string(n.provider))
+        .bind(6, n.provider_transaction_id)
+        .bind(7, n.idempotency_key)
+        .bind(8, n.redirect_url)
+        .bind(9, n.payment_url)
+        .bind(10, to_sql_timestamp(n.at));
+    if (auto r = q.run(); !r) return r.error();
+  }
+  Query q(db->get(), kFindByOrderCode);
+  q.bind(1, n.order_code);
+  auto found = find_one(q);
+  if (!found) return found.error();
+  if (!*found) return internal_error("payment " + n.order_code + " vanished after insert");
+  return std::move(**found);
+}
+
+Result<std::optional<Payment>> LitePaymentStore::find_by_order_code(std::string_view order_code) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kFindByOrderCode);
+  q.bind(1, order_code);
+  return find_one(q);
+}
+
+Result<std::vector<OutboxEvent>> LitePaymentStore::events_for_payment(std::string_view payment_id) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kEventsForPayment);
+  q.bind(1, payment_id);
+  std::vector<OutboxEvent> events;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto event = event_from(q);
+    if (!event) return event.error();
+    events.push_back(std::move(event).value());
+  }
+  return events;
+}
+
+Status<> LitePaymentStore::ping() {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), "SELECT count(*) FROM sqlite_master");
+  if (auto row = q.step(); !row) return row.error();
+  return Ok{};
+}
+
+}  // namespace tbpay::lite

@@ -1,0 +1,443 @@
+#include <latch>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/event_payload.h"
+#include "crypto/crypto.h"
+#include "store/open.h"
+#include "store/store_fixture.h"
+
+namespace tbpay::test {
+namespace {
+
+using nlohmann::json;
+
+const Timestamp kAt = *parse_timestamp("2025-12-13T06:05:18.385Z");
+constexpr const char* kOrder = "TB-LTDTNL-20251213-8D39986M";
+
+class PaymentStoreTest : public StoreTest {
+ protected:
+  // A callback for the payment `order_code` seeded with insert_payment().
+  TransitionRequest callback(const std::string& order_code, PaymentStatus outcome,
+                             std::int64_t amount = 150000) {
+    auto found = payments().find_by_order_code(order_code);
+    EXPECT_TRUE(found && *found) << order_code;
+    TransitionRequest r;
+    r.callback.provider = (*found)->provider;
+    r.callback.transaction_id = (*found)->provider_transaction_id;
+    r.callback.amount = amount;
+    r.callback.outcome = outcome;
+    r.callback.reason = outcome == PaymentStatus::Failed ? "Giao dịch thất bại" : "";
+    r.callback.provider_reference = "240000123";
+    r.event_id = uuid_v4();
+    r.at = kAt;
+    return r;
+  }
+
+  std::string status_of(const std::string& order_code) {
+    return db_->scalar(R"(SELECT status FROM payments WHERE "orderCode" = $1)", {order_code});
+  }
+  std::int64_t event_count() { return db_->count("SELECT count(*) FROM outbox"); }
+  Timestamp column_time(const std::string& column, const std::string& order_code) {
+    auto text = db_->scalar("SELECT \"" + column + "\" FROM payments WHERE \"orderCode\" = $1",
+                            {order_code});
+    auto t = parse_timestamp(text);
+    EXPECT_TRUE(t) << text;
+    return t.value_or(Timestamp{});
+  }
+};
+
+TEST_P(PaymentStoreTest, FirstSuccessCompletesThePaymentAndWritesOneEvent) {
+  const auto id = insert_payment(*db_, {.order_code = kOrder});
+  auto request = callback(kOrder, PaymentStatus::Completed);
+
+  auto outcome = payments().apply(request);
+
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->result, TransitionResult::Applied);
+  EXPECT_EQ(outcome->payment_id, id);
+  EXPECT_EQ(outcome->order_code, kOrder);
+  EXPECT_EQ(outcome->previous_status, PaymentStatus::Pending);
+  EXPECT_EQ(outcome->status, PaymentStatus::Completed);
+  EXPECT_EQ(outcome->event_id, request.event_id);
+  EXPECT_EQ(status_of(kOrder), "COMPLETED");
+  EXPECT_EQ(column_time("completedAt", kOrder), kAt);
+  EXPECT_EQ(column_time("updatedAt", kOrder), kAt);
+  EXPECT_EQ(db_->query(R"(SELECT "failedAt" FROM payments)")[0][0], std::nullopt);
+
+  auto rows = db_->query(
+      R"(SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
+                "publishedAt", "createdAt", "retryCount", "lastError" FROM outbox)");
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& e = rows[0];
+  EXPECT_EQ(e[0], request.event_id);
+  EXPECT_EQ(e[1], id);
+  EXPECT_EQ(e[2], "Payment");
+  EXPECT_EQ(e[3], "PAYMENT_COMPLETED");
+  EXPECT_EQ(json::parse(*e[4]), json({{"order_code", kOrder},
+                                      {"payment_id", id},
+                                      {"amount_cents", 150000},
+                                      {"currency", "VND"},
+                                      {"provider", "ZALOPAY"},
+                                      {"transaction_id", request.callback.transaction_id},
+                                      {"provider_reference", "240000123"},
+                                      {"completed_at", "2025-12-13T06:05:18.385Z"}}));
+  EXPECT_FALSE(is_true(e[5]));
+  EXPECT_EQ(e[6], std::nullopt);
+  EXPECT_EQ(parse_timestamp(*e[7]), kAt);
+  EXPECT_EQ(e[8], "0");
+  EXPECT_EQ(e[9], std::nullopt);
+}
+
+TEST_P(PaymentStoreTest, RepeatedCallbackIsADuplicateAndWritesNoSecondEvent) {
+  insert_payment(*db_, {.order_code = kOrder});
+  ASSERT_EQ(payments().apply(callback(kOrder, PaymentStatus::Completed))->result,
+            TransitionResult::Applied);
+  auto again = callback(kOrder, PaymentStatus::Completed);
+  again.at = kAt + std::chrono::minutes(5);
+
+  auto outcome = payments().apply(again);
+
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->result, TransitionResult::Duplicate);
+  EXPECT_EQ(outcome->previous_status, PaymentStatus::Completed);
+  EXPECT_EQ(outcome->status, PaymentStatus::Completed);
+  EXPECT_TRUE(outcome->event_id.empty());
+  EXPECT_EQ(event_count(), 1);
+  EXPECT_EQ(column_time("updatedAt", kOrder), kAt);
+}
+
+TEST_P(PaymentStoreTest, TwentyConcurrentIdenticalCallbacksMakeExactlyOneTransition) {
+  insert_payment(*db_, {.order_code = kOrder});
+  const auto request = callback(kOrder, PaymentStatus::Completed);
+  constexpr int kCallers = 20;
+  std::vector<Result<TransitionOutcome>> outcomes(kCallers, Error{});
+  std::latch start(kCallers);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      auto mine = request;
+      mine.event_id = uuid_v4();  // each delivery generates its own event id
+      start.arrive_and_wait();
+      outcomes[i] = payments().apply(mine);
+    });
+  }
+  for (auto& t : callers) t.join();
+
+  int applied = 0, duplicates = 0;
+  for (const auto& o : outcomes) {
+    ASSERT_TRUE(o) << o.error().message;
+    applied += o->result == TransitionResult::Applied;
+    duplicates += o->result == TransitionResult::Duplicate;
+  }
+  EXPECT_EQ(applied, 1);
+  EXPECT_EQ(duplicates, kCallers - 1);
+  EXPECT_EQ(event_count(), 1);
+  EXPECT_EQ(status_of(kOrder), "COMPLETED");
+}
+
+TEST_P(PaymentStoreTest, FailureAfterCompletionChangesNothing) {
+  insert_payment(*db_, {.order_code = kOrder, .provider = Provider::PayOS});
+  ASSERT_EQ(payments().apply(callback(kOrder, PaymentStatus::Completed))->result,
+            TransitionResult::Applied);
+
+  auto outcome = payments().apply(callback(kOrder, PaymentStatus::Failed));
+
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->result, TransitionResult::Duplicate);
+  EXPECT_EQ(outcome->status, PaymentStatus::Completed);
+  EXPECT_EQ(status_of(kOrder), "COMPLETED");
+  EXPECT_EQ(db_->query(R"(SELECT "failedAt" FROM payments)")[0][0], std::nullopt);
+  EXPECT_EQ(event_count(), 1);
+}
+
+TEST_P(PaymentStoreTest, FailureThenLateSuccessCompletesWithPreviousStatus) {
+  const auto id = insert_payment(*db_, {.order_code = kOrder, .provider = Provider::PayOS});
+  auto failure = callback(kOrder, PaymentStatus::Failed);
+  auto failed = payments().apply(failure);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->result, TransitionResult::Applied);
+  EXPECT_EQ(failed->status, PaymentStatus::Failed);
+  EXPECT_EQ(status_of(kOrder), "FAILED");
+  EXPECT_EQ(column_time("failedAt", kOrder), kAt);
+
+  auto success = callback(kOrder, PaymentStatus::Completed);
+  success.at = kAt + std::chrono::seconds(90);
+  auto completed = payments().apply(success);
+
+  ASSERT_TRUE(completed);
+  EXPECT_EQ(completed->result, TransitionResult::Applied);
+  EXPECT_EQ(completed->previous_status, PaymentStatus::Failed);
+  EXPECT_EQ(status_of(kOrder), "COMPLETED");
+  EXPECT_EQ(column_time("completedAt", kOrder), success.at);
+  EXPECT_EQ(column_time("failedAt", kOrder), kAt);  // kept: it did fail first
+
+  auto events = payments().events_for_payment(id);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].event_type, "PAYMENT_FAILED");
+  auto first = json::parse((*events)[0].payload);
+  EXPECT_EQ(first["reason"], "Giao dịch thất bại");
+  EXPECT_EQ(first["failed_at"], "2025-12-13T06:05:18.385Z");
+  EXPECT_FALSE(first.contains("completed_at"));
+  EXPECT_FALSE(first.contains("previous_status"));
+  EXPECT_EQ((*events)[1].event_type, "PAYMENT_COMPLETED");
+  auto second = json::parse((*events)[1].payload);
+  EXPECT_EQ(second["previous_status"], "FAILED");
+  EXPECT_EQ(second["completed_at"], "2025-12-13T06:06:48.385Z");
+}
+
+TEST_P(PaymentStoreTest, CancelledPaymentThatIsPaidCompletes) {
+  insert_payment(*db_, {.order_code = kOrder, .status = "CANCELLED"});
+
+  auto outcome = payments().apply(callback(kOrder, PaymentStatus::Completed));
+
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->result, TransitionResult::Applied);
+  EXPECT_EQ(outcome->previous_status, PaymentStatus::Cancelled);
+  EXPECT_EQ(status_of(kOrder), "COMPLETED");
+  auto payload = json::parse(db_->scalar("SELECT payload FROM outbox"));
+  EXPECT_EQ(payload["previous_status"], "CANCELLED");
+}
+
+TEST_P(PaymentStoreTest, AmountMismatchChangesNothing) {
+  insert_payment(*db_, {.order_code = kOrder, .amount_cents = 150000});
+  const auto updated_before = column_time("updatedAt", kOrder);
+
+  auto outcome = payments().apply(callback(kOrder, PaymentStatus::Completed, 1000));
+
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->result, TransitionResult::AmountMismatch);
+  EXPECT_EQ(outcome->expected_amount, 150000);
+  EXPECT_EQ(outcome->status, PaymentStatus::Pending);
+  EXPECT_EQ(status_of(kOrder), "PENDING");
+  EXPECT_EQ(column_time("updatedAt", kOrder), updated_before);
+  EXPECT_EQ(event_count(), 0);
+}
+
+TEST_P(PaymentStoreTest, UnknownTransactionIsNotFound) {
+  insert_payment(*db_, {.order_code = kOrder});
+  TransitionRequest r;
+  r.callback.provider = Provider::PayOS;
+  r.callback.transaction_id = "0123456789abcdef0123456789abcdef";
+  r.callback.amount = 150000;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+
+  auto outcome = payments().apply(r);
+
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->result, TransitionResult::PaymentNotFound);
+  EXPECT_TRUE(outcome->payment_id.empty());
+  EXPECT_EQ(event_count(), 0);
+}
+
+TEST_P(PaymentStoreTest, ZaloPayFallsBackToTheOrderCodeAfterTheFirstUnderscore) {
+  // The core service stored another app_trans_id (e.g. created just before midnight).
+  const std::string order = "TB_LTD_20251213_X1";
+  const auto id =
+      insert_payment(*db_, {.order_code = order, .provider_transaction_id = "251212_" + order});
+  TransitionRequest r;
+  r.callback.provider = Provider::ZaloPay;
+  r.callback.transaction_id = "251213_" + order;
+  r.callback.fallback_order_code = order;
+  r.callback.amount = 150000;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+
+  auto outcome = payments().apply(r);
+
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->result, TransitionResult::Applied);
+  EXPECT_EQ(outcome->payment_id, id);
+  // The event names the payment's own transaction id.
+  auto payload = json::parse(db_->scalar("SELECT payload FROM outbox"));
+  EXPECT_EQ(payload["transaction_id"], "251212_" + order);
+}
+
+TEST_P(PaymentStoreTest, OrderCodeFallbackIsForZaloPayPaymentsOnly) {
+  insert_payment(*db_, {.order_code = kOrder, .provider = Provider::PayOS});
+  TransitionRequest r;
+  r.callback.provider = Provider::ZaloPay;
+  r.callback.transaction_id = std::string("251213_") + kOrder;
+  r.callback.fallback_order_code = kOrder;
+  r.callback.amount = 150000;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+  auto zalopay = payments().apply(r);
+  r.callback.provider = Provider::PayOS;  // PayOS matches by paymentLinkId only
+  auto payos = payments().apply(r);
+
+  ASSERT_TRUE(zalopay && payos);
+  EXPECT_EQ(zalopay->result, TransitionResult::PaymentNotFound);
+  EXPECT_EQ(payos->result, TransitionResult::PaymentNotFound);
+  EXPECT_EQ(status_of(kOrder), "PENDING");
+}
+
+// The PostgreSQL store builds the payload in SQL; it must equal core::event_payload().
+TEST_P(PaymentStoreTest, PayloadEqualsTheCoreEventPayload) {
+  struct Case {
+    std::string order;
+    Provider provider;
+    std::string start;
+    PaymentStatus outcome;
+    std::string reference;
+  };
+  const std::vector<Case> cases = {
+      {"TB-P-1", Provider::ZaloPay, "PENDING", PaymentStatus::Completed, "240000123"},
+      {"TB-P-2", Provider::PayOS, "PENDING", PaymentStatus::Completed, ""},
+      {"TB-P-3", Provider::PayOS, "PENDING", PaymentStatus::Failed, "FT25347"},
+      {"TB-P-4", Provider::PayOS, "FAILED", PaymentStatus::Completed, "FT25348"},
+      {"TB-P-5", Provider::ZaloPay, "CANCELLED", PaymentStatus::Completed, ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.order);
+    insert_payment(*db_, {.order_code = c.order, .provider = c.provider, .status = c.start});
+    auto before = payments().find_by_order_code(c.order);
+    ASSERT_TRUE(before && *before);
+    auto request = callback(c.order, c.outcome);
+    request.callback.provider_reference = c.reference;
+    request.callback.reason = c.outcome == PaymentStatus::Failed ? "\"quoted\" \\ ünïcode" : "";
+
+    ASSERT_EQ(payments().apply(request)->result, TransitionResult::Applied);
+
+    auto stored = db_->scalar("SELECT payload FROM outbox WHERE id = $1", {request.event_id});
+    EXPECT_EQ(json::parse(stored),
+              json::parse(event_payload(**before, (*before)->status, request)));
+  }
+}
+
+TEST_P(PaymentStoreTest, TimestampsAreStoredInUtcWhateverTheServerTimeZone) {
+  if (on_postgres())
+    db_->exec("ALTER DATABASE \"" + static_cast<PgTestDatabase&>(*db_).name() +
+              "\" SET timezone TO 'Asia/Ho_Chi_Minh'");
+  store_ = db_->open();  // new sessions pick up the database's time zone
+  NewPayment n;
+  n.id = uuid_v4();
+  n.order_code = kOrder;
+  n.amount_cents = 150000;
+  n.provider_transaction_id = std::string("251213_") + kOrder;
+  n.idempotency_key = uuid_v4();
+  n.redirect_url = "https://ticketbottle.example/r";
+  n.payment_url = "https://pay.example/p";
+  n.at = now_utc();
+  ASSERT_TRUE(payments().create(n));
+  auto request = callback(kOrder, PaymentStatus::Completed);
+  request.at = n.at + std::chrono::seconds(3);
+
+  ASSERT_EQ(payments().apply(request)->result, TransitionResult::Applied);
+
+  EXPECT_EQ(column_time("createdAt", kOrder), n.at);
+  EXPECT_EQ(column_time("updatedAt", kOrder), request.at);
+  EXPECT_EQ(column_time("completedAt", kOrder), request.at);
+  auto created = parse_timestamp(db_->scalar(R"(SELECT "createdAt" FROM outbox)"));
+  EXPECT_EQ(created, request.at);
+}
+
+TEST_P(PaymentStoreTest, CreateInsertsAPendingPaymentThatFindReturns) {
+  NewPayment n;
+  n.id = uuid_v4();
+  n.order_code = kOrder;
+  n.amount_cents = 250000;
+  n.provider = Provider::PayOS;
+  n.provider_transaction_id = "8f2c0d1e3b4a59687766554433221100";
+  n.idempotency_key = uuid_v4();
+  n.redirect_url = "https://ticketbottle.example/r";
+  n.payment_url = "https://pay.payos.vn/web/8f2c";
+  n.at = kAt;
+
+  auto created = payments().create(n);
+  auto found = payments().find_by_order_code(kOrder);
+  auto again = payments().create(n);
+  auto missing = payments().find_by_order_code("TB-NOPE");
+
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->id, n.id);
+  EXPECT_EQ(created->status, PaymentStatus::Pending);
+  EXPECT_EQ(created->created_at, kAt);
+  EXPECT_EQ(created->updated_at, kAt);
+  ASSERT_TRUE(found && *found);
+  const Payment& p = **found;
+  EXPECT_EQ(p.id, n.id);
+  EXPECT_EQ(p.amount_cents, 250000);
+  EXPECT_EQ(p.currency, "VND");
+  EXPECT_EQ(p.provider, Provider::PayOS);
+  EXPECT_EQ(p.provider_transaction_id, n.provider_transaction_id);
+  EXPECT_EQ(p.idempotency_key, n.idempotency_key);
+  EXPECT_EQ(p.redirect_url, n.redirect_url);
+  EXPECT_EQ(p.payment_url, n.payment_url);
+  EXPECT_EQ(p.completed_at, std::nullopt);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::Conflict);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+  EXPECT_TRUE(payments().ping());
+}
+
+TEST_P(PaymentStoreTest, SeededPaymentReadsBackWithItsMetadata) {
+  insert_payment(*db_, {.order_code = kOrder});
+  auto found = payments().find_by_order_code(kOrder);
+  ASSERT_TRUE(found && *found);
+  ASSERT_TRUE((*found)->metadata);
+  EXPECT_EQ(json::parse(*(*found)->metadata), json({{"source", "core"}}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, PaymentStoreTest, ::testing::ValuesIn(store_setups()),
+                         StoreSetupName{});
+
+// --- PostgreSQL connections ---------------------------------------------------------------
+
+TEST(PostgresConnection, ReconnectsOnTheNextCallAfterTheServerDroppedEveryConnection) {
+  PgTestDatabase db;
+  db.migrate();
+  auto store = db.open();
+  insert_payment(db, {.order_code = "TB-R-1"});
+  insert_payment(db, {.order_code = "TB-R-2"});
+  ASSERT_TRUE(store->payments().find_by_order_code("TB-R-1"));
+
+  EXPECT_GE(db.terminate_connections(), 1);  // what a restart does to every session
+
+  auto found = store->payments().find_by_order_code("TB-R-1");
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_TRUE(*found);
+
+  TransitionRequest r;
+  r.callback.provider = Provider::ZaloPay;
+  r.callback.transaction_id =
+      db.scalar(R"(SELECT "providerTransactionId" FROM payments WHERE "orderCode" = 'TB-R-2')");
+  r.callback.amount = 150000;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+  db.terminate_connections();
+  auto applied = store->payments().apply(r);
+  ASSERT_TRUE(applied) << applied.error().message;
+  EXPECT_EQ(applied->result, TransitionResult::Applied);
+  EXPECT_TRUE(store->payments().ping());
+}
+
+TEST(PostgresConnection, UnreachableServerIsUnavailableAndDescribeHidesThePassword) {
+  Config config;
+  config.database_url = "postgresql://tbpay:s3cret-pw@127.0.0.1:1/payments?connect_timeout=2";
+  auto store = open_database(config);
+
+  TransitionRequest r;
+  r.callback.transaction_id = "251213_X";
+  r.event_id = uuid_v4();
+  auto applied = store->payments().apply(r);
+  auto ping = store->payments().ping();
+
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().kind, ErrorKind::Unavailable);
+  ASSERT_FALSE(ping);
+  EXPECT_EQ(ping.error().kind, ErrorKind::Unavailable);
+  EXPECT_EQ(store->describe(), "postgresql 127.0.0.1:1/payments");
+  EXPECT_EQ(applied.error().message.find("s3cret"), std::string::npos);
+}
+
+TEST(SqliteStore, DescribeNamesTheFile) {
+  SqliteTestDatabase db;
+  EXPECT_EQ(db.open()->describe(), "sqlite " + db.path());
+}
+
+}  // namespace
+}  // namespace tbpay::test

@@ -1,0 +1,50 @@
+#pragma once
+// Store tests run on PostgreSQL with tbpay's own schema, on PostgreSQL with the core service's
+// hand-written schema, and on SQLite.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "support/test_database.h"
+
+namespace tbpay::test {
+
+struct StoreSetup {
+  Engine engine;
+  bool core_service_schema;
+  std::string name;
+};
+
+inline std::vector<StoreSetup> store_setups() {
+  return {{Engine::Postgres, false, "postgres"},
+          {Engine::Postgres, true, "postgres_core_service_schema"},
+          {Engine::Sqlite, false, "sqlite"}};
+}
+
+struct StoreSetupName {
+  std::string operator()(const ::testing::TestParamInfo<StoreSetup>& info) const {
+    return info.param.name;
+  }
+};
+
+class StoreTest : public ::testing::TestWithParam<StoreSetup> {
+ protected:
+  void SetUp() override {
+    db_ = make_test_database(GetParam().engine);
+    if (GetParam().core_service_schema)
+      db_->create_core_service_schema();
+    else
+      db_->migrate();
+    store_ = db_->open();
+  }
+
+  bool on_postgres() const { return GetParam().engine == Engine::Postgres; }
+  PaymentStore& payments() { return store_->payments(); }
+  OutboxStore& outbox() { return store_->outbox(); }
+
+  std::unique_ptr<TestDatabase> db_;
+  std::unique_ptr<Database> store_;  // declared after db_: closed before the database is dropped
+};
+
+}  // namespace tbpay::test

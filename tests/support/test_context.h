@@ -1,0 +1,18 @@
+#pragma once
+// A Context (context/context.h) on a test database. Header-only so that tbpay_test_support
+// does not drag the whole context (publishers, providers) into store tests; a test that uses
+// it links tbpay_context (tbpay_app does).
+#include <memory>
+
+#include "context/context.h"
+#include "support/test_database.h"
+
+namespace tbpay::test {
+
+// `config` as given, with DATABASE_URL pointing at `db`.
+inline std::unique_ptr<Context> make_test_context(const TestDatabase& db, Config config = {}) {
+  config.database_url = db.url();
+  return make_context(std::move(config));
+}
+
+}  // namespace tbpay::test
