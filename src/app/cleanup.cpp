@@ -9,6 +9,8 @@ namespace {
 // Dead events named in the alert line; the count covers them all.
 constexpr std::size_t kDeadListed = 20;
 
+}  // namespace
+
 nlohmann::json to_json(const OutboxStats& s) {
   nlohmann::json j = {{"total", s.total},
                       {"published", s.published},
@@ -18,8 +20,6 @@ nlohmann::json to_json(const OutboxStats& s) {
   if (s.oldest_pending_age_minutes) j["oldest_pending_age_minutes"] = *s.oldest_pending_age_minutes;
   return j;
 }
-
-}  // namespace
 
 nlohmann::json to_json(const CleanupReport& r) {
   nlohmann::json j = {{"deleted", r.deleted}, {"dead", r.dead}, {"stats", to_json(r.stats)}};

@@ -27,6 +27,8 @@ struct CleanupReport {
 // {"deleted", "dead", "stats": {"total", "published", "pending", "dead", "oldest_pending_age_minutes"}}
 // plus "error" when the run stopped early.
 nlohmann::json to_json(const CleanupReport& r);
+// {"total", "published", "pending", "dead", "oldest_pending_age_minutes"}
+nlohmann::json to_json(const OutboxStats& s);
 
 class OutboxCleanup {
  public:

@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 constexpr milliseconds kMinPublishWait{1'000};
 constexpr milliseconds kMaxPublishWait{30'000};
 constexpr std::chrono::seconds kProgressEvery{2};
+constexpr milliseconds kReadyProbe{2'000};
 
 OutgoingMessage message_for(const OutboxEvent& e, std::string topic) {
   OutgoingMessage m;
@@ -59,6 +60,15 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   claim_options.max_retries = max_retries;
   const auto started = Clock::now();
   auto next_progress = started + kProgressEvery;
+
+  if (publisher_stalled_) {
+    if (auto ready = ctx_.publisher().ready(kReadyProbe); !ready) {
+      report.publisher_stalled = true;
+      ctx_.log.debug("publisher still unavailable; nothing claimed", {{"error", ready.error().message}});
+      return report;
+    }
+    publisher_stalled_ = false;
+  }
 
   for (;;) {
     if (Clock::now() >= deadline) {
@@ -121,7 +131,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       }
     }
     if (!outcomes.empty() && delivered == 0 && not_delivered > 0) {
-      report.publisher_stalled = true;
+      report.publisher_stalled = publisher_stalled_ = true;
       ctx_.log.warn("kafka took none of a batch; the rest waits for the next run",
                     {{"failed", not_delivered}, {"lastError", publish_error}});
       break;

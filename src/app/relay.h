@@ -36,7 +36,8 @@ class OutboxRelay {
 
   // Drains until no event can be claimed or `deadline` passes. A batch started before the
   // deadline may wait for its delivery reports up to a second past it: callers with a hard
-  // limit (Lambda) pass their limit minus a margin.
+  // limit (Lambda) pass their limit minus a margin. After a run in which Kafka took nothing,
+  // the next one first checks that a broker answers, and claims nothing if none does.
   RelayReport drain(std::chrono::steady_clock::time_point deadline);
 
   // Called with the running totals every few seconds of a long drain (CLI: a stderr line).
@@ -47,6 +48,7 @@ class OutboxRelay {
  private:
   Context& ctx_;
   std::function<void(const RelayReport&)> progress_;
+  bool publisher_stalled_ = false;
 };
 
 }  // namespace tbpay

@@ -1,0 +1,101 @@
+#include "app/background.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+
+#include "app/cleanup.h"
+#include "app/relay.h"
+#include "context/context.h"
+#include "observability/metrics.h"
+
+namespace tbpay {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Sleeps for `d` unless stop is requested first. Returns false when it was.
+bool pause(std::stop_token stop, std::chrono::milliseconds d) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  cv.wait_for(lock, stop, d, [] { return false; });
+  return !stop.stop_requested();
+}
+
+void record(Metrics& metrics, const RelayReport& r) {
+  if (r.processed == 0) return;
+  metrics.count("RelayProcessed", static_cast<double>(r.processed));
+  metrics.count("RelaySucceeded", static_cast<double>(r.succeeded));
+  metrics.count("RelayFailed", static_cast<double>(r.failed));
+  metrics.count("RelayDead", static_cast<double>(r.dead));
+}
+
+void record(Metrics& metrics, const CleanupReport& r) {
+  metrics.count("CleanupDeleted", static_cast<double>(r.deleted));
+  if (r.store_error) return;
+  metrics.gauge("OutboxPendingEvents", static_cast<double>(r.stats.pending), MetricUnit::Count);
+  metrics.gauge("OutboxDeadEvents", static_cast<double>(r.stats.dead), MetricUnit::Count);
+  if (r.stats.oldest_pending_age_minutes)
+    metrics.gauge("OutboxOldestPendingAgeMinutes", *r.stats.oldest_pending_age_minutes);
+}
+
+void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics,
+                        OutboxBackgroundOptions options) {
+  OutboxRelay relay(ctx);
+  std::chrono::milliseconds backoff{0};
+  while (!stop.stop_requested()) {
+    RelayReport report;
+    try {
+      report = relay.drain(Clock::now() + options.run_budget);
+    } catch (const std::exception& e) {
+      // A publisher that cannot even be created (bad Kafka settings): say so, keep serving
+      // webhooks, try again later.
+      ctx.log.error("outbox relay cannot run", {{"error", e.what()}});
+      report.publisher_stalled = true;
+    }
+    record(metrics, report);
+    if (report.store_error || report.publisher_stalled) {
+      backoff = std::clamp(backoff * 2, options.first_backoff, options.max_backoff);
+      if (!pause(stop, backoff)) break;
+      continue;
+    }
+    backoff = std::chrono::milliseconds(0);
+    // A full batch or a spent budget: more is waiting, go on at once.
+    if (report.last_batch_full || report.budget_exhausted) continue;
+    if (!pause(stop, options.idle_poll)) break;
+  }
+}
+
+void clean_up_daily(std::stop_token stop, Context& ctx, Metrics& metrics,
+                    OutboxBackgroundOptions options) {
+  if (!pause(stop, options.first_cleanup_after)) return;
+  OutboxCleanup cleanup(ctx);
+  for (;;) {
+    const CleanupReport report = cleanup.run(now_utc());
+    record(metrics, report);
+    // A run the database interrupted is tried again within the hour, not tomorrow.
+    const auto next = report.store_error
+                          ? std::min<std::chrono::milliseconds>(options.cleanup_every, std::chrono::hours(1))
+                          : options.cleanup_every;
+    if (!pause(stop, next)) return;
+  }
+}
+
+}  // namespace
+
+OutboxBackground::OutboxBackground(Context& ctx, Metrics& metrics, OutboxBackgroundOptions options)
+    : relay_(relay_continuously, std::ref(ctx), std::ref(metrics), options),
+      cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), options) {}
+
+OutboxBackground::~OutboxBackground() { stop(); }
+
+void OutboxBackground::stop() {
+  relay_.request_stop();
+  cleanup_.request_stop();
+  if (relay_.joinable()) relay_.join();
+  if (cleanup_.joinable()) cleanup_.join();
+}
+
+}  // namespace tbpay

@@ -1,0 +1,41 @@
+#pragma once
+// The outbox work `tbpay serve` runs beside its HTTP server: the relay, continuously (an event
+// is on Kafka within about a second of its commit), and the cleanup, once a day.
+#include <chrono>
+#include <thread>
+
+namespace tbpay {
+
+struct Context;
+class Metrics;
+
+struct OutboxBackgroundOptions {
+  // Polling, not LISTEN/NOTIFY: a notification would need a trigger on the core service's
+  // tables, whose shape we do not change. An idle poll is one cheap indexed query.
+  std::chrono::milliseconds idle_poll{250};
+  // One drain's budget; stop() waits at most about this long (plus one batch's reports).
+  std::chrono::milliseconds run_budget{2'000};
+  // After the database failed or Kafka took nothing, wait this long, doubling up to the cap.
+  std::chrono::milliseconds first_backoff{500};
+  std::chrono::milliseconds max_backoff{5'000};
+  std::chrono::milliseconds first_cleanup_after{std::chrono::minutes(1)};
+  std::chrono::milliseconds cleanup_every{std::chrono::hours(24)};
+};
+
+class OutboxBackground {
+ public:
+  // Starts both threads. `ctx` and `metrics` must outlive this object.
+  OutboxBackground(Context& ctx, Metrics& metrics, OutboxBackgroundOptions options = {});
+  ~OutboxBackground();  // stop()
+  OutboxBackground(const OutboxBackground&) = delete;
+  OutboxBackground& operator=(const OutboxBackground&) = delete;
+
+  // Asks both threads to stop and waits for them: the batch in hand is finished first.
+  void stop();
+
+ private:
+  std::jthread relay_;
+  std::jthread cleanup_;
+};
+
+}  // namespace tbpay

@@ -1,0 +1,148 @@
+// `tbpay relay`, `tbpay cleanup` and `tbpay outbox stats|dead|requeue`: the outbox from the
+// command line. Results are JSON on stdout; logs and progress go to stderr.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/cleanup.h"
+#include "app/relay.h"
+#include "cli/commands.h"
+#include "context/context.h"
+
+namespace tbpay::cli {
+
+namespace {
+
+// Exit codes: 0 done; 1 the database could not be reached or refused; 2 bad setup.
+constexpr int kStoreFailed = 1;
+constexpr int kSetupFailed = 2;
+
+std::unique_ptr<Context> open_context() {
+  auto ctx = make_context_from_env();
+  // stdout carries the command's JSON result only.
+  ctx->log = Logger(parse_log_level(ctx->config.log_level), "/dev/stderr");
+  return ctx;
+}
+
+void print(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
+
+int fail(const std::string& what, const Error& error) {
+  print({{"error", what + ": " + error.message}});
+  return kStoreFailed;
+}
+
+nlohmann::json to_json(const OutboxEvent& e) {
+  return {{"id", e.id},
+          {"aggregateId", e.aggregate_id},
+          {"aggregateType", e.aggregate_type},
+          {"eventType", e.event_type},
+          {"createdAt", to_iso8601(e.created_at)},
+          {"retryCount", e.retry_count},
+          {"lastError", e.last_error ? nlohmann::json(*e.last_error) : nlohmann::json(nullptr)}};
+}
+
+int relay(double budget_seconds) {
+  auto ctx = open_context();
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  const auto deadline =
+      budget_seconds > 0
+          ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds))
+          : Clock::time_point::max();
+  OutboxRelay relay(*ctx);
+  relay.on_progress([started](const RelayReport& r) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    std::fprintf(stderr, "relay: %lld processed (%lld published, %lld failed, %lld dead), %.0f events/s\n",
+                 static_cast<long long>(r.processed), static_cast<long long>(r.succeeded),
+                 static_cast<long long>(r.failed), static_cast<long long>(r.dead),
+                 seconds > 0 ? static_cast<double>(r.processed) / seconds : 0.0);
+  });
+  RelayReport report;
+  try {
+    report = relay.drain(deadline);
+  } catch (const std::exception& e) {  // the publisher could not be set up
+    std::fprintf(stderr, "tbpay: %s\n", e.what());
+    return kSetupFailed;
+  }
+  print(to_json(report));
+  return report.store_error ? kStoreFailed : 0;
+}
+
+int cleanup() {
+  auto ctx = open_context();
+  const CleanupReport report = OutboxCleanup(*ctx).run(now_utc());
+  print(to_json(report));
+  return report.store_error ? kStoreFailed : 0;
+}
+
+int stats() {
+  auto ctx = open_context();
+  auto s = ctx->db->outbox().stats(now_utc(), ctx->config.outbox_max_retries);
+  if (!s) return fail("cannot read outbox statistics", s.error());
+  print(to_json(*s));
+  return 0;
+}
+
+int dead(std::size_t limit) {
+  auto ctx = open_context();
+  auto events = ctx->db->outbox().dead_events(ctx->config.outbox_max_retries, limit);
+  if (!events) return fail("cannot list dead events", events.error());
+  nlohmann::json list = nlohmann::json::array();
+  for (const OutboxEvent& e : *events) list.push_back(to_json(e));
+  print({{"dead", list}});
+  return 0;
+}
+
+int requeue(const std::vector<std::string>& ids) {
+  auto ctx = open_context();
+  auto n = ctx->db->outbox().requeue(ids, ctx->config.outbox_max_retries);
+  if (!n) return fail("cannot requeue dead events", n.error());
+  ctx->log.info("dead outbox events requeued", {{"requeued", *n}, {"requested", ids.empty() ? "all" : std::to_string(ids.size())}});
+  print({{"requeued", *n}});
+  return 0;
+}
+
+}  // namespace
+
+void add_outbox(CLI::App& app, ExitCode& exit) {
+  auto budget = std::make_shared<double>(0);
+  auto* relay_cmd = app.add_subcommand(
+      "relay", "Publish pending outbox events to Kafka (or the JSON-lines file) in batches until "
+               "none is left or the budget is spent; prints {processed, succeeded, failed, dead}");
+  relay_cmd->add_option("--budget", *budget, "stop starting new batches after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  relay_cmd->callback([budget, &exit] { exit.value = relay(*budget); });
+
+  app.add_subcommand("cleanup",
+                     "Delete published events older than OUTBOX_RETENTION_DAYS in chunks and report "
+                     "dead events; prints {deleted, dead, stats}")
+      ->callback([&exit] { exit.value = cleanup(); });
+
+  auto* outbox = app.add_subcommand("outbox", "Inspect the outbox and give dead events a new chance");
+  outbox->require_subcommand(1);
+  outbox->add_subcommand("stats", "Counts: total, published, pending, dead; oldest pending age")
+      ->callback([&exit] { exit.value = stats(); });
+
+  auto limit = std::make_shared<std::size_t>(100);
+  auto* dead_cmd = outbox->add_subcommand(
+      "dead", "List dead events (failed OUTBOX_MAX_RETRIES times or unknown type) with their last error");
+  dead_cmd->add_option("--limit", *limit, "at most this many, oldest first")->default_val(100);
+  dead_cmd->callback([limit, &exit] { exit.value = dead(*limit); });
+
+  auto ids = std::make_shared<std::vector<std::string>>();
+  auto all_dead = std::make_shared<bool>(false);
+  auto* requeue_cmd = outbox->add_subcommand(
+      "requeue", "Set retryCount back to 0 on dead events so the relay tries them again");
+  auto* ids_opt = requeue_cmd->add_option("ids", *ids, "outbox event ids");
+  auto* all_opt = requeue_cmd->add_flag("--all-dead", *all_dead, "every dead event");
+  ids_opt->excludes(all_opt);
+  requeue_cmd->callback([ids, all_dead, &exit] {
+    if (ids->empty() && !*all_dead) throw CLI::ValidationError("requeue", "give event ids or --all-dead");
+    exit.value = requeue(*ids);
+  });
+}
+
+}  // namespace tbpay::cli
