@@ -1,0 +1,89 @@
+-- wrk script: posts pre-signed callbacks (bench/signed_callbacks output, `PATH<TAB>BODY` lines),
+-- each exactly once. Thread k of T takes lines k, k+T, k+2T, ... so no payment is posted twice;
+-- a thread that has sent all its lines stops (and says so) instead of wrapping around.
+--
+--   wrk -t T -c C -d 20s -s bench/webhook.lua http://127.0.0.1:PORT -- callbacks.tsv T
+--
+-- A reply counts as success when it is HTTP 200 with ZaloPay's "return_code":1 or PayOS's
+-- "error":0. Anything else is a failure; the first few are printed. The summary ends with
+-- `key=value` lines that scripts/bench.sh reads.
+
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local file = args[1]
+  local nthreads = tonumber(args[2] or "1")
+  paths, bodies = {}, {}
+  local n, k = 0, 0
+  for line in io.lines(file) do
+    if n % nthreads == id then
+      local tab = line:find("\t", 1, true)
+      k = k + 1
+      paths[k] = line:sub(1, tab - 1)
+      bodies[k] = line:sub(tab + 1)
+    end
+    n = n + 1
+  end
+  total = k
+  sent = 0
+  successes = 0
+  failures = 0
+  exhausted = 0
+  headers = { ["Content-Type"] = "application/json" }
+end
+
+function request()
+  if sent >= total then
+    -- Nothing fresh left: stop rather than post a duplicate (which would be cheaper).
+    exhausted = 1
+    wrk.thread:stop()
+    return wrk.format("GET", "/healthz")
+  end
+  sent = sent + 1
+  return wrk.format("POST", paths[sent], headers, bodies[sent])
+end
+
+function response(status, headers, body)
+  if status == 200 and (body:find('"return_code":1', 1, true) or body:find('"error":0', 1, true)) then
+    successes = successes + 1
+  elseif exhausted == 1 and status == 200 and body:find('"status"', 1, true) then
+    -- the /healthz sent while stopping
+  else
+    failures = failures + 1
+    if failures <= 3 then
+      io.stderr:write(string.format("wrk: thread %d: HTTP %d %s\n", id, status, body:sub(1, 200)))
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local ok, bad, out, posted = 0, 0, 0, 0
+  for _, t in ipairs(threads) do
+    ok = ok + (t:get("successes") or 0)
+    bad = bad + (t:get("failures") or 0)
+    out = out + (t:get("exhausted") or 0)
+    posted = posted + (t:get("sent") or 0)
+  end
+  local e = summary.errors
+  local secs = summary.duration / 1e6
+  io.write(string.format("bench_requests=%d\n", summary.requests))
+  io.write(string.format("bench_posted=%d\n", posted))
+  io.write(string.format("bench_success=%d\n", ok))
+  io.write(string.format("bench_failure=%d\n", bad))
+  io.write(string.format("bench_socket_errors=%d\n", e.connect + e.read + e.write + e.timeout))
+  io.write(string.format("bench_non2xx=%d\n", e.status))
+  io.write(string.format("bench_threads_exhausted=%d\n", out))
+  io.write(string.format("bench_seconds=%.3f\n", secs))
+  io.write(string.format("bench_rps=%.1f\n", ok / secs))
+  io.write(string.format("bench_p50_ms=%.3f\n", latency:percentile(50) / 1000))
+  io.write(string.format("bench_p90_ms=%.3f\n", latency:percentile(90) / 1000))
+  io.write(string.format("bench_p99_ms=%.3f\n", latency:percentile(99) / 1000))
+  io.write(string.format("bench_max_ms=%.3f\n", latency.max / 1000))
+end
