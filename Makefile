@@ -34,3 +34,9 @@ clean:
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+# Webhook throughput side by side with pgbench running tbpay's own statement, relay and Lambda
+# figures (issue 5, bench/README.md). A few minutes; not part of `make test` or CI.
+# make bench BENCH_FLAGS="--duration 30 --payments 300000"
+bench: configure
+	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)

@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# `make bench` (issue 5): tbpay's webhook path side by side with what PostgreSQL itself can do
+# with the same statement, on the same server, in the same run. Then the relay and Lambda
+# figures when their benches are built. Not part of `make test` or CI. See bench/README.md.
+#
+#   scripts/bench.sh [--payments N] [--duration S] [--conns C] [--wide-conns C]
+#                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
+#                    [--profile perf|callgrind] [--no-micro] [--no-relay] [--no-lambda] [--keep]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+BUILD_DIR=${BUILD_DIR:-build}
+payments=200000    # seeded PENDING payments, split between the runs below
+duration=20        # seconds, the same for pgbench and wrk
+conns=16           # concurrency of both sides
+wide_conns=256     # keep-alive connections for the RSS measurement
+wide_duration=10
+seed=20251213
+threads=2          # pgbench -j and wrk -t: the machine has 2 cores
+warm=2000          # callbacks per warm-up (own payments, beyond --payments)
+out=""
+profile=""
+micro=1
+relay=1
+lambda=1
+keep=0
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --payments) payments=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --conns) conns=$2; shift 2 ;;
+    --wide-conns) wide_conns=$2; shift 2 ;;
+    --wide-duration) wide_duration=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --profile) profile=$2; shift 2 ;;
+    --no-micro) micro=0; shift ;;
+    --no-relay) relay=0; shift ;;
+    --no-lambda) lambda=0; shift ;;
+    --keep) keep=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "bench: unknown option $1" >&2; usage ;;
+  esac
+done
+case "$profile" in ""|perf|callgrind) ;; *) echo "bench: --profile perf|callgrind" >&2; exit 2 ;; esac
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+for tool in wrk pgbench psql python3 curl; do
+  command -v "$tool" >/dev/null || die "$tool not found (make deps)"
+done
+
+out=${out:-$root/var/bench/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log "results in $out"
+
+# The payments of each run, by number i (order code TB-BENCH-i; odd i ZaloPay, even PayOS):
+ceil_first=1;                          ceil_last=$((payments * 2 / 5))
+main_first=$((ceil_last + 1));         main_last=$((payments * 4 / 5))
+wide_first=$((main_last + 1));         wide_last=$payments
+warm1_first=$((payments + 1));         warm1_last=$((payments + warm))
+warm2_first=$((warm1_last + 1));       warm2_last=$((payments + 2 * warm))
+total=$warm2_last
+
+# --- build -------------------------------------------------------------------------------
+log "building tbpay and the bench tools in $BUILD_DIR"
+[ -f "$BUILD_DIR/build.ninja" ] || cmake -S . -B "$BUILD_DIR" -G Ninja ${CMAKE_FLAGS:-} >/dev/null
+targets=(tbpay bench_tools)
+cmake --build "$BUILD_DIR" --target "${targets[@]}" -j "$(nproc)" >"$out/build.log" 2>&1 \
+  || { tail -30 "$out/build.log" >&2; die "build (see $out/build.log)"; }
+tbpay=$root/$BUILD_DIR/tbpay
+bench_bin=$root/$BUILD_DIR/bench
+grep -q 'CMAKE_BUILD_TYPE:STRING=' "$BUILD_DIR/CMakeCache.txt" &&
+  build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt")
+
+# --- PostgreSQL --------------------------------------------------------------------------
+pgdir=$(mktemp -d /tmp/tbpay-bench-pg.XXXXXX)
+chmod 755 "$pgdir"
+tbpay_pid=""
+cleanup() {
+  if [ -n "$tbpay_pid" ] && kill -0 "$tbpay_pid" 2>/dev/null; then
+    kill -TERM "$tbpay_pid" 2>/dev/null || true
+    wait "$tbpay_pid" 2>/dev/null || true
+  fi
+  if [ "$keep" = 1 ]; then
+    log "kept PostgreSQL at $dburl ($pgdir); stop: scripts/pg-throwaway.sh stop $pgdir"
+  else
+    scripts/pg-throwaway.sh stop "$pgdir" || true
+    rm -rf "$pgdir"
+  fi
+}
+trap cleanup EXIT
+url=$(scripts/pg-throwaway.sh start "$pgdir")
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# pg_stat_activity shows the statement tbpay ran, whole (the default keeps 1 KB of it).
+psql -q "$url" -c "ALTER SYSTEM SET track_activity_query_size = 16384" >/dev/null
+as_pg_owner "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -m fast -w restart >/dev/null
+psql -q "$url" -c "CREATE DATABASE bench" >/dev/null
+dburl=${url%/*}/bench
+pg_settings=$(psql -At "$dburl" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name)
+  FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections')")
+log "PostgreSQL $(psql -At "$dburl" -c 'SHOW server_version'): $pg_settings"
+
+export DATABASE_URL=$dburl
+set -a
+. config/dev.env  # demo keys, not secrets: the same ones sign and verify
+set +a
+export LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+
+log "tbpay migrate --lookup-index"
+"$tbpay" migrate --lookup-index >"$out/migrate.log" 2>&1 || { cat "$out/migrate.log" >&2; die "migrate"; }
+
+# --- seed --------------------------------------------------------------------------------
+log "seeding $total PENDING payments ($payments + 2 x $warm warm-up), seed $seed"
+psql -q -v ON_ERROR_STOP=1 -v seed="$seed" -v total="$total" "$dburl" >/dev/null <<'SQL'
+-- As the core service inserts them: PENDING, writer-made ids, updatedAt set. Everything is a
+-- function of i and the seed, so that pgbench can name payment i without a lookup.
+INSERT INTO payments (id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+                      "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+                      "createdAt", "updatedAt")
+SELECT md5(:'seed' || ':id:' || i)::uuid::text,
+       'TB-BENCH-' || i,
+       50000 + ((i * 7919 + :seed) % 1951) * 1000,
+       'VND',
+       CASE WHEN i % 2 = 1 THEN 'ZALOPAY' ELSE 'PAYOS' END,
+       CASE WHEN i % 2 = 1 THEN '251213_TB-BENCH-' || i ELSE md5('payos-link-' || i) END,
+       md5(:'seed' || ':idem:' || i)::uuid::text,
+       'https://ticketbottle.vn/orders/TB-BENCH-' || i || '/result',
+       CASE WHEN i % 2 = 1 THEN 'https://qcgateway.zalopay.vn/openinapp?order=' || md5('zp' || i)
+            ELSE 'https://pay.payos.vn/web/' || md5('payos-link-' || i) END,
+       'PENDING', NULL,
+       timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds',
+       timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds'
+  FROM generate_series(1, :total) AS i;
+-- The same conditions for both sides: no autovacuum starting in the middle of one of them.
+ALTER TABLE payments SET (autovacuum_enabled = false);
+ALTER TABLE outbox SET (autovacuum_enabled = false);
+VACUUM ANALYZE payments;
+VACUUM ANALYZE outbox;
+SQL
+
+# Callbacks for payments first..last, signed by bench/signed_callbacks with the configured keys.
+sign_range() {
+  psql -At -F'|' -v ON_ERROR_STOP=1 "$dburl" -c "
+    SELECT provider, \"providerTransactionId\", \"orderCode\", \"amountCents\"
+      FROM payments WHERE substr(\"orderCode\", 10)::int BETWEEN $1 AND $2
+     ORDER BY substr(\"orderCode\", 10)::int" |
+    "$bench_bin/signed_callbacks" --seed "$seed" >"$3" 2>>"$out/sign.log"
+}
+log "signing callbacks"
+sign_range "$warm1_first" "$warm1_last" "$out/callbacks-warm1.tsv"
+sign_range "$warm2_first" "$warm2_last" "$out/callbacks-warm2.tsv"
+sign_range "$main_first" "$main_last" "$out/callbacks-main.tsv"
+sign_range "$wide_first" "$wide_last" "$out/callbacks-wide.tsv"
+
+# --- helpers -----------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+value() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
+
+start_tbpay() {  # $1: log name
+  port=$(free_port)
+  local wrap=()
+  [ "$profile" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
+  LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve >"$out/$1" 2>&1 &
+  tbpay_pid=$!
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$tbpay_pid" 2>/dev/null || { cat "$out/$1" >&2; die "tbpay serve exited"; }
+    sleep 0.1
+  done
+  die "tbpay serve did not answer /healthz"
+}
+stop_tbpay() {
+  kill -TERM "$tbpay_pid"
+  local rc=0
+  wait "$tbpay_pid" || rc=$?
+  tbpay_pid=""
+  [ "$rc" -eq 0 ] || log "tbpay serve exited with $rc on SIGTERM"
+}
+run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file
+  wrk -t "$threads" -c "$1" -d "$2s" --latency --timeout 10s -s bench/webhook.lua \
+    "http://127.0.0.1:$port" -- "$3" "$threads" >"$4" 2>&1 || die "wrk (see $4)"
+}
+range_counts() {  # completed, failed, events of payments first..last
+  psql -At -F' ' "$dburl" -c "
+    SELECT count(*) FILTER (WHERE p.status = 'COMPLETED'), count(*) FILTER (WHERE p.status = 'FAILED'),
+           (SELECT count(*) FROM outbox o JOIN payments q ON q.id = o.\"aggregateId\"
+             WHERE substr(q.\"orderCode\", 10)::int BETWEEN $1 AND $2)
+      FROM payments p WHERE substr(p.\"orderCode\", 10)::int BETWEEN $1 AND $2"
+}
+settle() { psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" -c "CHECKPOINT" >/dev/null; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# --- 1. tbpay's statement, captured from its own session ---------------------------------
+log "tbpay serve: warm-up, and the statement it runs per callback"
+start_tbpay tbpay-warmup.log
+run_wrk "$conns" 2 "$out/callbacks-warm1.tsv" "$out/wrk-warm1.txt"
+psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
+  WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%' LIMIT 1" >"$out/apply-captured.sql"
+stop_tbpay
+[ -s "$out/apply-captured.sql" ] || die "no tbpay session showed its webhook statement in pg_stat_activity"
+python3 bench/ceiling_script.py extract src/store/postgres/payment_store.cpp >"$out/apply-source.sql"
+if python3 bench/ceiling_script.py same "$out/apply-captured.sql" "$out/apply-source.sql"; then
+  statement_note="captured from tbpay's session; same text as payment_store.cpp"
+else
+  statement_note="captured from tbpay's session; DIFFERS from payment_store.cpp (the capture is used)"
+fi
+python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/ceiling.pgbench"
+log "statement: $statement_note"
+
+# --- 2. ceiling: pgbench runs that statement ---------------------------------------------
+settle
+log "ceiling: pgbench -c $conns -j $threads -M prepared -T $duration (payments $ceil_first..$ceil_last); load $(loadavg)"
+load_ceiling=$(loadavg)
+(cd "$out" && pgbench -n -c "$conns" -j "$threads" -M prepared -T "$duration" \
+  -D n=-1 -D first="$ceil_first" -D clients="$conns" -D seed="$seed" \
+  -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
+  -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
+  -D event_type=PAYMENT_COMPLETED -l --log-prefix=pgbench_log \
+  -f ceiling.pgbench "$dburl") >"$out/pgbench.txt" 2>&1 || { cat "$out/pgbench.txt" >&2; die "pgbench"; }
+ceil_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out/pgbench.txt")
+ceil_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out/pgbench.txt")
+ceil_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out/pgbench.txt")
+read -r ceil_p50 ceil_p99 < <(cat "$out"/pgbench_log.* | awk '{ print $3 }' | sort -n |
+  awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR*0.5)+1]/1000, v[int(NR*0.99)+1]/1000; else print "0 0" }')
+rm -f "$out"/pgbench_log.*
+read -r ceil_completed _ ceil_events < <(range_counts "$ceil_first" "$ceil_last")
+ceil_ok=yes
+[ "$ceil_completed" = "$ceil_tx" ] && [ "$ceil_events" = "$ceil_tx" ] || ceil_ok=no
+[ "$ceil_tx" -lt $((ceil_last - ceil_first + 1 - conns)) ] || ceil_ok="no: ran out of payments, raise --payments"
+log "ceiling: $ceil_tps tps, $ceil_tx transactions, completed $ceil_completed, events $ceil_events ($ceil_ok)"
+
+# --- 3. tbpay serve under wrk ------------------------------------------------------------
+settle
+log "tbpay: wrk -t $threads -c $conns -d ${duration}s (payments $main_first..$main_last); load $(loadavg)"
+load_main=$(loadavg)
+start_tbpay tbpay.log
+run_wrk "$conns" 2 "$out/callbacks-warm2.tsv" "$out/wrk-warm2.txt"
+perf_pid=""
+if [ "$profile" = perf ]; then
+  perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+cpu0=$(cpu_ticks "$tbpay_pid")
+run_wrk "$conns" "$duration" "$out/callbacks-main.tsv" "$out/wrk-main.txt"
+cpu1=$(cpu_ticks "$tbpay_pid")
+[ -n "$perf_pid" ] && wait "$perf_pid" || true
+peak_rss_kb=$(status_kb "$tbpay_pid" VmHWM)
+w=$out/wrk-main.txt
+main_ok_n=$(value bench_success "$w"); main_fail=$(value bench_failure "$w")
+main_sock=$(value bench_socket_errors "$w"); main_rps=$(value bench_rps "$w")
+main_p50=$(value bench_p50_ms "$w"); main_p99=$(value bench_p99_ms "$w")
+main_exhausted=$(value bench_threads_exhausted "$w")
+sleep 1  # requests wrk gave up on at the end have committed by now
+read -r main_completed main_failed_status main_events < <(range_counts "$main_first" "$main_last")
+tbpay_cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$main_ok_n" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { if (n > 0) printf "%.0f", (b - a) / hz * 1e6 / n; else print "n/a" }')
+# Every success committed its transition and its event; a few more may have committed after
+# wrk stopped waiting (at most one per connection).
+main_committed=yes
+[ "$main_completed" -ge "$main_ok_n" ] && [ "$main_events" = "$main_completed" ] &&
+  [ $((main_completed - main_ok_n)) -le "$conns" ] || main_committed=no
+[ "$main_exhausted" = 0 ] || main_committed="$main_committed; wrk ran out of callbacks: raise --payments"
+log "tbpay: $main_rps rps, p50 $main_p50 ms, p99 $main_p99 ms, $main_fail failed, completed $main_completed, events $main_events"
+
+# --- 4. RSS with 256 keep-alive connections ----------------------------------------------
+log "tbpay: wrk -c $wide_conns -d ${wide_duration}s, sampling RSS"
+rss_file=$out/rss-wide.txt
+: >"$rss_file"
+(while kill -0 "$tbpay_pid" 2>/dev/null; do status_kb "$tbpay_pid" VmRSS >>"$rss_file"; sleep 0.2; done) &
+sampler=$!
+run_wrk "$wide_conns" "$wide_duration" "$out/callbacks-wide.tsv" "$out/wrk-wide.txt"
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+wide_rss_kb=$(sort -n "$rss_file" | tail -n 1)
+w=$out/wrk-wide.txt
+wide_rps=$(value bench_rps "$w"); wide_p99=$(value bench_p99_ms "$w")
+wide_fail=$(( $(value bench_failure "$w") + $(value bench_socket_errors "$w") ))
+wide_peak_kb=$(status_kb "$tbpay_pid" VmHWM)
+stop_tbpay
+grep -c '"level":"error"' "$out/tbpay.log" >"$out/tbpay-errors.count" || true
+
+# --- 5. micro-benchmarks, relay, Lambda --------------------------------------------------
+if [ "$micro" = 1 ]; then
+  log "micro-benchmarks (bench/providers_bench)"
+  "$bench_bin/providers_bench" --benchmark_min_time=0.2 --benchmark_color=false \
+    >"$out/providers_bench.txt" 2>&1 || log "providers_bench failed (see $out/providers_bench.txt)"
+fi
+relay_line="not built yet (bench/relay_bench)"
+relay_rate=""; relay_single=""; relay_ratio=""
+if [ "$relay" = 1 ] && [ -x "$bench_bin/relay_bench" ]; then
+  log "relay: bench/relay_bench"
+  if "$bench_bin/relay_bench" >"$out/relay_bench.txt" 2>&1; then
+    relay_rate=$(value relay_events_per_s "$out/relay_bench.txt")
+    relay_single=$(value relay_one_at_a_time_events_per_s "$out/relay_bench.txt")
+    relay_line=""
+  else
+    relay_line="relay_bench failed (see $out/relay_bench.txt)"
+  fi
+fi
+lambda_line="not built yet (scripts/bench-lambda.sh)"
+if [ "$lambda" = 1 ] && [ -x scripts/bench-lambda.sh ]; then
+  log "Lambda: scripts/bench-lambda.sh"
+  if BUILD_DIR=$BUILD_DIR scripts/bench-lambda.sh >"$out/lambda.txt" 2>&1; then
+    lambda_line=""
+  else
+    lambda_line="bench-lambda.sh failed (see $out/lambda.txt)"
+  fi
+fi
+
+# --- the table ---------------------------------------------------------------------------
+ratio=$(awk -v a="$main_rps" -v b="$ceil_tps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+verdict() { [ "$1" = 1 ] && echo "ok" || echo "MISSED"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }' && echo 1 || echo 0; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
+{
+  echo
+  echo "tbpay bench $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(uname -r); build $BUILD_DIR (${build_type:-?})"
+  echo "PostgreSQL (same server for both sides): $pg_settings"
+  echo "payments $payments (seed $seed), ${duration}s per side at $conns connections; load avg before ceiling $load_ceiling, before tbpay $load_main"
+  echo "statement: $statement_note"
+  echo
+  printf '%-34s %-28s %s\n' "measure" "value" "aim / check"
+  printf '%-34s %-28s %s\n' "----------------------------------" "----------------------------" "-----------"
+  printf '%-34s %-28s %s\n' "ceiling: pgbench tps (c=$conns)" "$ceil_tps" "p50 $ceil_p50 ms, p99 $ceil_p99 ms; committed: $ceil_ok"
+  printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns)" "$main_rps" "$main_ok_n ok, $main_fail failed, $main_sock socket errors"
+  printf '%-34s %-28s %s\n' "ratio tbpay / ceiling" "$ratio" ">= 0.85: $(verdict "$(ge "$ratio" 0.85)")"
+  printf '%-34s %-28s %s\n' "tbpay p50 latency" "$main_p50 ms" ""
+  printf '%-34s %-28s %s\n' "tbpay p99 latency" "$main_p99 ms" "<= 10 ms: $(verdict "$(le "$main_p99" 10)")"
+  printf '%-34s %-28s %s\n' "successes committed (SQL check)" "$main_committed" "completed $main_completed, events $main_events"
+  printf '%-34s %-28s %s\n' "tbpay CPU per callback" "$tbpay_cpu_us us" "utime+stime / successes"
+  printf '%-34s %-28s %s\n' "tbpay peak RSS (c=$conns)" "$(mb "$peak_rss_kb")" "VmHWM"
+  printf '%-34s %-28s %s\n' "tbpay RSS @ $wide_conns conns" "$(mb "$wide_rss_kb")" "<= 60 MB: $(verdict "$(le "$wide_rss_kb" 61440)"); $wide_rps rps, p99 $wide_p99 ms, $wide_fail failed; VmHWM $(mb "$wide_peak_kb")"
+  if [ -z "$relay_line" ]; then
+    rr=$(awk -v a="$relay_rate" -v b="$relay_single" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')
+    printf '%-34s %-28s %s\n' "relay events/s (batched)" "$relay_rate" "100k events PG -> mock cluster"
+    printf '%-34s %-28s %s\n' "relay events/s (one at a time)" "$relay_single" ""
+    printf '%-34s %-28s %s\n' "relay ratio" "${rr}x" ""
+  else
+    printf '%-34s %-28s %s\n' "relay" "n/a" "$relay_line"
+  fi
+  if [ -z "$lambda_line" ]; then
+    for k in lambda_init_ms lambda_first_invocation_ms lambda_later_invocation_ms lambda_rss_mb lambda_zip_mb; do
+      printf '%-34s %-28s %s\n' "${k//_/ }" "$(value "$k" "$out/lambda.txt")" ""
+    done
+  else
+    printf '%-34s %-28s %s\n' "Lambda" "n/a" "$lambda_line"
+  fi
+  if [ -s "$out/providers_bench.txt" ]; then
+    echo
+    echo "verification micro-benchmarks (CPU time, same run):"
+    sed -n '/^measured/,$p' "$out/providers_bench.txt"
+  fi
+  echo
+  echo "details: $out"
+} | tee "$out/summary.txt"
+
+if [ "$profile" = perf ]; then
+  perf report -i "$out/perf.data" --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 >"$out/perf-by-process.txt" || true
+  perf report -i "$out/perf.data" --comm tbpay --no-children --sort dso,symbol --stdio 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | grep '%' | head -60 >"$out/perf-tbpay.txt" || true
+  log "profile: $out/perf-by-process.txt, $out/perf-tbpay.txt"
+fi
