@@ -231,6 +231,13 @@ TEST(ZaloPaySign, FullDataRoundTrips) {
   EXPECT_EQ(rejection_of(sign_zalopay_callback(kKeys, d)), CallbackRejection::AppIdMismatch);
 }
 
+TEST(ZaloPayAppTransId, IsTheUtcDateThenTheOrderCode) {
+  EXPECT_EQ(zalopay_app_trans_id("TB-LTDTNL-20251213-8D39986M",
+                                 *parse_timestamp("2025-12-13T23:59:59.999Z")),
+            "251213_TB-LTDTNL-20251213-8D39986M");
+  EXPECT_EQ(zalopay_app_trans_id("A_B", *parse_timestamp("2030-01-02T00:00:00Z")), "300102_A_B");
+}
+
 struct ReplyCase {
   IngestOutcome outcome;
   CallbackRejection rejection;

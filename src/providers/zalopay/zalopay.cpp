@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <limits>
 #include <optional>
 #include <string_view>
@@ -165,6 +166,16 @@ nlohmann::ordered_json app_id_value(const std::string& app_id) {
 
 std::unique_ptr<PaymentProvider> make_zalopay(const ZaloPayKeys& keys) {
   return std::make_unique<ZaloPay>(keys);
+}
+
+std::string zalopay_app_trans_id(std::string_view order_code, Timestamp at) {
+  const std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(at)};
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "%02d%02u%02u_", static_cast<int>(day.year()) % 100,
+                static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day()));
+  std::string id(prefix);
+  id.append(order_code);
+  return id;
 }
 
 std::string sign_zalopay_callback(const ZaloPayKeys& keys, const ZaloPayCallbackData& d) {

@@ -6,11 +6,15 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/time.h"
 #include "providers/provider.h"
 
 namespace tbpay {
 
 std::unique_ptr<PaymentProvider> make_zalopay(const ZaloPayKeys& keys);
+
+// The app_trans_id a merchant gives a ZaloPay order: `yymmdd_<order code>`, the date in UTC.
+std::string zalopay_app_trans_id(std::string_view order_code, Timestamp at);
 
 // The fields ZaloPay puts in a callback's `data` (the ones we read, and the ones it always
 // sends so that a signed body looks like the real thing).
