@@ -68,7 +68,8 @@ size_t collect_header(char* data, size_t size, size_t n, void* out) {
   if (colon != std::string_view::npos) {
     std::string name = lower(std::string(line.substr(0, colon)));
     auto value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
       value.remove_suffix(1);
     (*static_cast<std::map<std::string, std::string>*>(out))[name] = std::string(value);
@@ -142,8 +143,8 @@ class RuntimeClient {
 };
 
 std::string error_body(std::string_view type, std::string_view message) {
-  return nlohmann::json{{"errorMessage", message}, {"errorType", type},
-                        {"stackTrace", nlohmann::json::array()}}
+  return nlohmann::json{
+      {"errorMessage", message}, {"errorType", type}, {"stackTrace", nlohmann::json::array()}}
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -228,8 +229,8 @@ int run_loop(std::string_view runtime_api, const Handler& handler) {
 bool report_init_error(std::string_view runtime_api, std::string_view error_type,
                        std::string_view error_message) {
   RuntimeClient client(runtime_api);
-  const HttpResult r = client.post("/init/error", error_body(error_type, error_message),
-                                   std::string(error_type));
+  const HttpResult r =
+      client.post("/init/error", error_body(error_type, error_message), std::string(error_type));
   if (!accepted(r)) {
     log_runtime("error", "POST /init/error failed: " +
                              (r.transport_ok ? std::to_string(r.status) : r.transport_error));

@@ -5,8 +5,8 @@
 
 #include <utility>  // Boost 1.74 asio needs std::exchange declared first under C++20
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 

@@ -18,7 +18,7 @@ namespace tbpay::testing {
 
 struct QueuedEvent {
   std::string payload;
-  std::string request_id;  // generated when empty
+  std::string request_id;                                         // generated when empty
   std::chrono::milliseconds time_left{std::chrono::seconds(30)};  // Lambda-Runtime-Deadline-Ms
   std::string trace_id;                                           // no header when empty
   std::string function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:tbpay-test";

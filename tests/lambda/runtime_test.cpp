@@ -112,7 +112,8 @@ TEST(LambdaRuntime, TraceIdIsInTheEnvironmentForItsInvocationOnly) {
   api.enqueue("{}");  // no trace header
   LoopUnderTest loop(api, [](const InvocationRequest& inv) {
     const char* env = std::getenv("_X_AMZN_TRACE_ID");
-    return InvocationResponse::ok(json{{"env", env ? env : "<unset>"}, {"field", inv.trace_id}}.dump());
+    return InvocationResponse::ok(
+        json{{"env", env ? env : "<unset>"}, {"field", inv.trace_id}}.dump());
   });
   const auto posts = api.wait_for_posts(2);
   ASSERT_EQ(posts.size(), 2u);
@@ -141,8 +142,8 @@ TEST(LambdaRuntime, LoopEndsWithFailureWhenTheRuntimeApiGoesAway) {
 
 TEST(LambdaRuntime, InitErrorIsPostedWithItsType) {
   FakeRuntimeApi api;
-  EXPECT_TRUE(report_init_error(api.address(), "Runtime.ConfigError",
-                                "OUTBOX_BATCH_SIZE: not a number"));
+  EXPECT_TRUE(
+      report_init_error(api.address(), "Runtime.ConfigError", "OUTBOX_BATCH_SIZE: not a number"));
   const auto posts = api.wait_for_posts(1);
   ASSERT_EQ(posts.size(), 1u);
   EXPECT_EQ(posts[0].kind, Posted::InitError);

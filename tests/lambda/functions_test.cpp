@@ -1,0 +1,57 @@
+// Handler names and the processor's time budget.
+#include "lambda/functions.h"
+
+#include <gtest/gtest.h>
+
+namespace tbpay::lambda {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(LambdaHandlers, TheThreeTemplateHandlersAreAccepted) {
+  EXPECT_EQ(function_for_handler("webhook"), Function::Webhook);
+  EXPECT_EQ(function_for_handler("outbox-processor"), Function::OutboxProcessor);
+  EXPECT_EQ(function_for_handler("outbox-cleanup"), Function::OutboxCleanup);
+  ASSERT_EQ(handler_names().size(), 3u);
+  for (auto name : handler_names()) {
+    auto f = function_for_handler(name);
+    ASSERT_TRUE(f) << name;
+    EXPECT_EQ(handler_name(*f), name);
+  }
+}
+
+TEST(LambdaHandlers, NodeDeploymentFunctionNamesMapToTheirFunction) {
+  EXPECT_EQ(function_for_handler("payment-webhook-handler"), Function::Webhook);
+  EXPECT_EQ(function_for_handler("payment-webhook-handler/index.handler"), Function::Webhook);
+  EXPECT_EQ(function_for_handler("outbox-processor/index.handler"), Function::OutboxProcessor);
+  EXPECT_EQ(function_for_handler("outbox-cleanup/index.handler"), Function::OutboxCleanup);
+}
+
+TEST(LambdaHandlers, AmbiguousOrUnknownNamesAreRefused) {
+  EXPECT_FALSE(function_for_handler("index.handler"));  // the same in all three Node functions
+  EXPECT_FALSE(function_for_handler(""));
+  EXPECT_FALSE(function_for_handler("Webhook"));
+  EXPECT_FALSE(function_for_handler("outbox"));
+}
+
+TEST(DrainDeadline, LeavesTenPercentOfALongInvocation) {
+  const auto now = std::chrono::system_clock::now();
+  const auto steady = std::chrono::steady_clock::now();
+  EXPECT_EQ(drain_deadline(now + 300s, now, steady), steady + 270s);
+}
+
+TEST(DrainDeadline, LeavesAtLeastTwoSeconds) {
+  const auto now = std::chrono::system_clock::now();
+  const auto steady = std::chrono::steady_clock::now();
+  EXPECT_EQ(drain_deadline(now + 10s, now, steady), steady + 8s);
+}
+
+TEST(DrainDeadline, ShortInvocationKeepsHalfAndAPassedDeadlineLeavesNothing) {
+  const auto now = std::chrono::system_clock::now();
+  const auto steady = std::chrono::steady_clock::now();
+  EXPECT_EQ(drain_deadline(now + 3s, now, steady), steady + 1500ms);
+  EXPECT_EQ(drain_deadline(now - 1s, now, steady), steady);
+}
+
+}  // namespace
+}  // namespace tbpay::lambda
