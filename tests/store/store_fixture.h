@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "support/test_database.h"
@@ -15,6 +16,8 @@ struct StoreSetup {
   bool core_service_schema;
   std::string name;
 };
+
+inline void PrintTo(const StoreSetup& setup, std::ostream* os) { *os << setup.name; }
 
 inline std::vector<StoreSetup> store_setups() {
   return {{Engine::Postgres, false, "postgres"},

@@ -134,11 +134,11 @@ struct SeedEvent {
   std::string event_type = "PAYMENT_COMPLETED";
   std::string payload = R"({"order_code":"TB-SEED"})";
   Timestamp created_at{};
-  std::string id;  // empty: a random UUID
+  std::string id{};  // empty: a random UUID
   bool published = false;
-  std::optional<Timestamp> published_at;
+  std::optional<Timestamp> published_at{};
   int retry_count = 0;
-  std::optional<std::string> last_error;
+  std::optional<std::string> last_error{};
 };
 // Inserts it and returns the event's id.
 std::string insert_event(TestDatabase& db, const SeedEvent& event);
