@@ -40,3 +40,8 @@ format:
 # make bench BENCH_FLAGS="--duration 30 --payments 300000"
 bench: configure
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)
+
+# libFuzzer targets (clang, ASan+UBSan) built in build-fuzz, each run for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -1,6 +1,7 @@
 #include "providers/payos/payos.h"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -402,7 +403,11 @@ std::string sign_payos_webhook(const PayOsKeys& keys, const PayOsWebhookData& d)
     filled.transaction_date_time = text.substr(0, 19);
   }
   if (filled.description.empty()) filled.description = filled.order_code;
-  if (filled.reference.empty()) filled.reference = "TF" + filled.payment_link_id.substr(0, 12);
+  if (filled.reference.empty()) {
+    filled.reference = "FT" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 now_utc().time_since_epoch())
+                                                 .count());
+  }
 
   nlohmann::ordered_json body;  // PayOS's own field order
   body["code"] = filled.code;
