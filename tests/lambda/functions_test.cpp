@@ -3,6 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
+#include "lambda/fake_runtime_api.h"
+
 namespace tbpay::lambda {
 namespace {
 
@@ -51,6 +57,33 @@ TEST(DrainDeadline, ShortInvocationKeepsHalfAndAPassedDeadlineLeavesNothing) {
   const auto steady = std::chrono::steady_clock::now();
   EXPECT_EQ(drain_deadline(now + 3s, now, steady), steady + 1500ms);
   EXPECT_EQ(drain_deadline(now - 1s, now, steady), steady);
+}
+
+TEST(RunFunction, UnknownHandlerIsAnInitErrorNamingTheValidOnes) {
+  tbpay::testing::FakeRuntimeApi api;
+  EXPECT_NE(run_function("index.handler", api.address()), 0);
+  const auto posts = api.wait_for_posts(1);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].kind, tbpay::testing::Posted::InitError);
+  const auto body = nlohmann::json::parse(posts[0].body);
+  const std::string message = body["errorMessage"];
+  for (auto name : handler_names()) EXPECT_NE(message.find(name), std::string::npos) << message;
+  EXPECT_EQ(api.next_requests(), 0u);  // never asked for an invocation
+}
+
+TEST(RunFunction, BadConfigurationIsAnInitErrorNamingTheVariable) {
+  tbpay::testing::FakeRuntimeApi api;
+  setenv("OUTBOX_BATCH_SIZE", "fifty", 1);
+  const int code = run_function("outbox-processor", api.address());
+  unsetenv("OUTBOX_BATCH_SIZE");
+  EXPECT_NE(code, 0);
+  const auto posts = api.wait_for_posts(1);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].kind, tbpay::testing::Posted::InitError);
+  EXPECT_EQ(posts[0].error_type_header, "Runtime.ConfigError");
+  const std::string message = nlohmann::json::parse(posts[0].body)["errorMessage"];
+  EXPECT_NE(message.find("OUTBOX_BATCH_SIZE"), std::string::npos) << message;
+  EXPECT_EQ(api.next_requests(), 0u);
 }
 
 }  // namespace

@@ -4,41 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <future>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "lambda/fake_runtime_api.h"
+#include "lambda/loop_under_test.h"
 
 namespace tbpay::lambda {
 namespace {
 
 using nlohmann::json;
 using tbpay::testing::FakeRuntimeApi;
+using tbpay::testing::LoopUnderTest;
 using tbpay::testing::Posted;
 using tbpay::testing::QueuedEvent;
-
-// Runs the loop on its own thread; the destructor closes the fake and joins.
-class LoopUnderTest {
- public:
-  LoopUnderTest(FakeRuntimeApi& api, Handler handler) : api_(api) {
-    exit_code_ = std::async(std::launch::async, [&api, handler = std::move(handler)] {
-      return run_loop(api.address(), handler);
-    });
-  }
-  ~LoopUnderTest() { stop(); }
-  int stop() {
-    api_.close();
-    if (exit_code_.valid()) result_ = exit_code_.get();
-    return result_;
-  }
-
- private:
-  FakeRuntimeApi& api_;
-  std::future<int> exit_code_;
-  int result_ = -1;
-};
 
 TEST(LambdaRuntime, HandlerGetsTheInvocationAndItsResponseIsPostedForThatRequest) {
   FakeRuntimeApi api;
