@@ -49,7 +49,11 @@ nlohmann::json to_json(const RelayReport& r) {
   return j;
 }
 
-OutboxRelay::OutboxRelay(Context& ctx) : ctx_(ctx) {}
+OutboxRelay::OutboxRelay(Context& ctx) : ctx_(ctx), publisher_(nullptr) {}
+
+OutboxRelay::OutboxRelay(Context& ctx, EventPublisher& publisher) : ctx_(ctx), publisher_(&publisher) {}
+
+EventPublisher& OutboxRelay::publisher() { return publisher_ ? *publisher_ : ctx_.publisher(); }
 
 RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   RelayReport report;
@@ -62,7 +66,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   auto next_progress = started + kProgressEvery;
 
   if (publisher_stalled_) {
-    if (auto ready = ctx_.publisher().ready(kReadyProbe); !ready) {
+    if (auto ready = publisher().ready(kReadyProbe); !ready) {
       report.publisher_stalled = true;
       ctx_.log.debug("publisher still unavailable; nothing claimed", {{"error", ready.error().message}});
       return report;
@@ -100,7 +104,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     std::size_t not_delivered = 0;
     std::string publish_error;
     if (!messages.empty()) {
-      for (DeliveryOutcome& o : ctx_.publisher().publish(messages, publish_wait(deadline))) {
+      for (DeliveryOutcome& o : publisher().publish(messages, publish_wait(deadline))) {
         (o.delivered ? delivered : not_delivered) += 1;
         if (!o.delivered && publish_error.empty()) publish_error = o.error;
         outcomes.push_back(std::move(o));
@@ -147,7 +151,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     nlohmann::json fields = to_json(report);
     fields["seconds"] = seconds;
-    fields["publisher"] = ctx_.publisher().describe();
+    fields["publisher"] = publisher().describe();
     ctx_.log.log(report.store_error ? LogLevel::Error : LogLevel::Info, "outbox relay run", fields);
   }
   return report;

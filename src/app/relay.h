@@ -12,6 +12,7 @@
 namespace tbpay {
 
 struct Context;
+class EventPublisher;
 
 struct RelayReport {
   std::int64_t processed = 0;  // = succeeded + failed + dead
@@ -32,7 +33,8 @@ nlohmann::json to_json(const RelayReport& r);
 
 class OutboxRelay {
  public:
-  explicit OutboxRelay(Context& ctx);
+  explicit OutboxRelay(Context& ctx);  // publishes through ctx.publisher()
+  OutboxRelay(Context& ctx, EventPublisher& publisher);
 
   // Drains until no event can be claimed or `deadline` passes. A batch started before the
   // deadline may wait for its delivery reports up to a second past it: callers with a hard
@@ -46,7 +48,10 @@ class OutboxRelay {
   }
 
  private:
+  EventPublisher& publisher();
+
   Context& ctx_;
+  EventPublisher* publisher_;  // null: ctx_.publisher(), created on first use
   std::function<void(const RelayReport&)> progress_;
   bool publisher_stalled_ = false;
 };

@@ -129,6 +129,25 @@ inline std::vector<ConsumedMessage> consume_all(const std::string& bootstrap,
   return out;
 }
 
+// The names of every topic the cluster has (created by producing to it).
+inline std::vector<std::string> topic_names(const std::string& bootstrap) {
+  kafka::ConfHandle conf(rd_kafka_conf_new());
+  detail::set(conf.get(), "bootstrap.servers", bootstrap);
+  detail::set(conf.get(), "log_level", "3");
+  detail::set(conf.get(), "allow.auto.create.topics", "false");
+  char err[512];
+  kafka::ClientHandle client(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!client) throw std::runtime_error(std::string("client: ") + err);
+  conf.release();
+  const rd_kafka_metadata_t* raw = nullptr;
+  if (auto e = rd_kafka_metadata(client.get(), 1, nullptr, &raw, 10000); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(std::string("metadata: ") + rd_kafka_err2str(e));
+  std::unique_ptr<const rd_kafka_metadata_t, detail::MetadataRelease> md(raw);
+  std::vector<std::string> names;
+  for (int t = 0; t < md->topic_cnt; ++t) names.emplace_back(md->topics[t].topic);
+  return names;
+}
+
 // The same, read by the kcat command-line client (`kcat -C -J -e`). Throws when kcat is not
 // installed: the tests must not pass without it.
 inline std::vector<ConsumedMessage> consume_with_kcat(const std::string& bootstrap, const std::string& topic) {
