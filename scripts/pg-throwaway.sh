@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster on a free loopback port.
 #   scripts/pg-throwaway.sh start DIR   -> prints postgresql://... (server is running)
 #   scripts/pg-throwaway.sh stop DIR
+#   scripts/pg-throwaway.sh restart DIR -> starts the stopped cluster again on the same port
+#                                          (outage tests: clients reconnect to the same URL)
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
 cmd=${1:?start|stop}
@@ -18,6 +20,14 @@ as_owner() {
   fi
 }
 
+# Starts the cluster in DIR on PORT. Tests want speed, not durability; max_connections covers
+# parallel test suites.
+start_server() {
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "$cmd" in
 start)
   mkdir -p "$dir"
@@ -25,15 +35,20 @@ start)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-  # Tests want speed, not durability; max_connections covers parallel test suites.
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  start_server "$port"
   echo "$port" >"$dir/port"
   echo "postgresql://postgres@127.0.0.1:$port/postgres"
   ;;
 stop)
   [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   ;;
-*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+restart)
+  [ -f "$dir/port" ] || { echo "no cluster in $dir (start it first)" >&2; exit 1; }
+  port=$(cat "$dir/port")
+  as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 &&
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+  start_server "$port"
+  echo "postgresql://postgres@127.0.0.1:$port/postgres"
+  ;;
+*) echo "usage: $0 start|stop|restart DIR" >&2; exit 2 ;;
 esac
