@@ -6,7 +6,7 @@ packages=(
   libpq-dev libsqlite3-dev librdkafka-dev libssl-dev libcurl4-openssl-dev
   nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql postgresql-client kcat wrk curl zip unzip jq python3 sqlite3
+  postgresql postgresql-client kcat wrk curl zip unzip jq python3 python3-yaml sqlite3
 )
 missing=()
 for p in "${packages[@]}"; do
