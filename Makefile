@@ -45,3 +45,7 @@ bench: configure
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# AWS Lambda package (issue 4): bootstrap, the stripped binary, its libraries and the loader.
+package: build
+	scripts/package-lambda.sh $(BUILD_DIR)
