@@ -1,0 +1,89 @@
+// `tbpay serve`: the long-running server (containers, EKS, local development).
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "app/webhook.h"
+#include "cli/commands.h"
+#include "context/context.h"
+#include "http/server.h"
+#include "observability/metrics.h"
+
+namespace tbpay::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string listen;  // empty: LISTEN_ADDR or its default
+  int workers = 16;
+};
+
+// Writes the aggregated metrics once a minute until asked to stop, then once more.
+void flush_metrics_periodically(std::stop_token stop, Metrics& metrics) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  while (!stop.stop_requested()) {
+    cv.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
+    metrics.flush();
+  }
+}
+
+int serve(const ServeOptions& opts) {
+  auto ctx = make_context_from_env();
+  http::ServerOptions server_options;
+  server_options.listen = opts.listen.empty() ? ctx->config.listen_addr : opts.listen;
+  server_options.workers = opts.workers;
+  server_options.stop_on_signals = true;
+
+  Metrics metrics("serve");
+  WebhookIngestion ingestion(*ctx, metrics);
+  std::unique_ptr<http::Server> server;
+  try {
+    server = std::make_unique<http::Server>(ingestion, ctx->log, server_options);
+  } catch (const std::runtime_error& e) {
+    throw StartupError(e.what());
+  }
+  ctx->log.info("listening", {{"address", server->address()},
+                              {"database", ctx->db->describe()},
+                              {"zalopay", ctx->zalopay->configured()},
+                              {"payos", ctx->payos->configured()},
+                              {"workers", server_options.workers}});
+
+  // Background work runs beside the server and stops once it has shut down. Each task takes
+  // the stop token and returns soon after stop is requested.
+  std::stop_source background;
+  std::jthread metrics_flush(flush_metrics_periodically, background.get_token(),
+                             std::ref(metrics));
+  // (The outbox relay and the daily cleanup start here, on background.get_token().)
+
+  server->run();
+  background.request_stop();
+  metrics_flush.join();
+  ctx->log.info("stopped");
+  ctx->log.flush();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, ExitCode& exit) {
+  auto opts = std::make_shared<ServeOptions>();
+  auto* cmd = app.add_subcommand(
+      "serve", "HTTP server: POST /webhook/{zalopay,payos}, /webhook, GET /healthz, /readyz");
+  cmd->add_option("--listen", opts->listen,
+                  "HOST:PORT to listen on; port 0 picks a free one (env LISTEN_ADDR, default "
+                  "127.0.0.1:8080)");
+  cmd->add_option("--workers", opts->workers,
+                  "threads that run database work; match the database pool size")
+      ->default_val(16)
+      ->check(CLI::Range(1, 256));
+  cmd->callback([opts, &exit] { exit.value = serve(*opts); });
+}
+
+}  // namespace tbpay::cli
