@@ -3,16 +3,19 @@
 # with the same statement, on the same server, in the same run. Then the relay and Lambda
 # figures when their benches are built. Not part of `make test` or CI. See bench/README.md.
 #
-#   scripts/bench.sh [--payments N] [--duration S] [--conns C] [--wide-conns C]
+#   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--wide-conns C]
 #                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--no-micro] [--no-relay] [--no-lambda] [--keep]
+# The two sides alternate, R rounds of S seconds each (ceiling, tbpay, ceiling, tbpay, ...), so
+# that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
-payments=200000    # seeded PENDING payments, split between the runs below
-duration=20        # seconds, the same for pgbench and wrk
+payments=300000    # seeded PENDING payments, split between the runs below
+rounds=3           # alternating rounds per side
+duration=8         # seconds per round, the same for pgbench and wrk
 conns=16           # concurrency of both sides
 wide_conns=256     # keep-alive connections for the RSS measurement
 wide_duration=10
@@ -26,11 +29,12 @@ relay=1
 lambda=1
 keep=0
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
     --wide-conns) wide_conns=$2; shift 2 ;;
     --wide-duration) wide_duration=$2; shift 2 ;;
@@ -60,9 +64,14 @@ out=$(cd "$out" && pwd)
 log "results in $out"
 
 # The payments of each run, by number i (order code TB-BENCH-i; odd i ZaloPay, even PayOS):
-ceil_first=1;                          ceil_last=$((payments * 2 / 5))
-main_first=$((ceil_last + 1));         main_last=$((payments * 4 / 5))
-wide_first=$((main_last + 1));         wide_last=$payments
+# 45% for the ceiling, 45% for tbpay (each cut into one slice per round), 10% for the run with
+# many connections, then two warm-up sets of $warm beyond --payments.
+side=$((payments * 9 / 20 / rounds))   # payments per round and side
+ceil_first() { echo $((1 + ($1 - 1) * side)); }
+ceil_last() { echo $(($1 * side)); }
+main_first() { echo $((rounds * side + 1 + ($1 - 1) * side)); }
+main_last() { echo $((rounds * side + $1 * side)); }
+wide_first=$((2 * rounds * side + 1)); wide_last=$payments
 warm1_first=$((payments + 1));         warm1_last=$((payments + warm))
 warm2_first=$((warm1_last + 1));       warm2_last=$((payments + 2 * warm))
 total=$warm2_last
@@ -126,7 +135,7 @@ INSERT INTO payments (id, "orderCode", "amountCents", currency, provider, "provi
                       "createdAt", "updatedAt")
 SELECT md5(:'seed' || ':id:' || i)::uuid::text,
        'TB-BENCH-' || i,
-       50000 + ((i * 7919 + :seed) % 1951) * 1000,
+       50000 + ((i::bigint * 7919 + :seed) % 1951) * 1000,
        'VND',
        CASE WHEN i % 2 = 1 THEN 'ZALOPAY' ELSE 'PAYOS' END,
        CASE WHEN i % 2 = 1 THEN '251213_TB-BENCH-' || i ELSE md5('payos-link-' || i) END,
@@ -156,7 +165,9 @@ sign_range() {
 log "signing callbacks"
 sign_range "$warm1_first" "$warm1_last" "$out/callbacks-warm1.tsv"
 sign_range "$warm2_first" "$warm2_last" "$out/callbacks-warm2.tsv"
-sign_range "$main_first" "$main_last" "$out/callbacks-main.tsv"
+for r in $(seq 1 "$rounds"); do
+  sign_range "$(main_first "$r")" "$(main_last "$r")" "$out/callbacks-main-$r.tsv"
+done
 sign_range "$wide_first" "$wide_last" "$out/callbacks-wide.tsv"
 
 # --- helpers -----------------------------------------------------------------------------
@@ -165,10 +176,10 @@ status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/nul
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 value() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
 
-start_tbpay() {  # $1: log name
+start_tbpay() {  # $1: log name, $2: profile (callgrind runs it under valgrind)
   port=$(free_port)
   local wrap=()
-  [ "$profile" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
+  [ "${2:-}" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
   LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve >"$out/$1" 2>&1 &
   tbpay_pid=$!
   for _ in $(seq 1 300); do
@@ -186,8 +197,9 @@ stop_tbpay() {
   [ "$rc" -eq 0 ] || log "tbpay serve exited with $rc on SIGTERM"
 }
 run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file
-  wrk -t "$threads" -c "$1" -d "$2s" --latency --timeout 10s -s bench/webhook.lua \
-    "http://127.0.0.1:$port" -- "$3" "$threads" >"$4" 2>&1 || die "wrk (see $4)"
+  (wrk -t "$threads" -c "$1" -d "$2s" --latency --timeout 10s -s bench/webhook.lua \
+    "http://127.0.0.1:$port" -- "$3" "$threads" && children_ticks >"$out/.ticks") >"$4" 2>&1 ||
+    die "wrk (see $4)"
 }
 range_counts() {  # completed, failed, events of payments first..last
   psql -At -F' ' "$dburl" -c "
@@ -198,6 +210,25 @@ range_counts() {  # completed, failed, events of payments first..last
 }
 settle() { psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" -c "CHECKPOINT" >/dev/null; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# CPU ticks of the whole PostgreSQL server: the postmaster, its live children, and the children
+# it has reaped (backends of pgbench's connections end with each round).
+pg_cpu_ticks() {
+  local pm
+  pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+    for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do cpu_ticks "$c"; done
+  } | awk '{ s += $1 } END { print s + 0 }'
+}
+# `times` as ticks: the CPU a subshell's children used (pgbench, wrk). `times` itself must run
+# in that subshell, not in a pipeline's.
+children_ticks() {
+  times >"$out/.times"
+  tail -n 1 "$out/.times" | awk -v hz="$(getconf CLK_TCK)" '{
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+    printf "%.0f\n", t * hz }'
+}
+us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }'; }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
 log "tbpay serve: warm-up, and the statement it runs per callback"
@@ -216,60 +247,113 @@ fi
 python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/ceiling.pgbench"
 log "statement: $statement_note"
 
-# --- 2. ceiling: pgbench runs that statement ---------------------------------------------
-settle
-log "ceiling: pgbench -c $conns -j $threads -M prepared -T $duration (payments $ceil_first..$ceil_last); load $(loadavg)"
-load_ceiling=$(loadavg)
-(cd "$out" && pgbench -n -c "$conns" -j "$threads" -M prepared -T "$duration" \
-  -D n=-1 -D first="$ceil_first" -D clients="$conns" -D seed="$seed" \
-  -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
-  -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
-  -D event_type=PAYMENT_COMPLETED -l --log-prefix=pgbench_log \
-  -f ceiling.pgbench "$dburl") >"$out/pgbench.txt" 2>&1 || { cat "$out/pgbench.txt" >&2; die "pgbench"; }
-ceil_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out/pgbench.txt")
-ceil_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out/pgbench.txt")
-ceil_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out/pgbench.txt")
-read -r ceil_p50 ceil_p99 < <(cat "$out"/pgbench_log.* | awk '{ print $3 }' | sort -n |
-  awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR*0.5)+1]/1000, v[int(NR*0.99)+1]/1000; else print "0 0" }')
-rm -f "$out"/pgbench_log.*
-read -r ceil_completed _ ceil_events < <(range_counts "$ceil_first" "$ceil_last")
-ceil_ok=yes
-[ "$ceil_completed" = "$ceil_tx" ] && [ "$ceil_events" = "$ceil_tx" ] || ceil_ok=no
-[ "$ceil_tx" -lt $((ceil_last - ceil_first + 1 - conns)) ] || ceil_ok="no: ran out of payments, raise --payments"
-log "ceiling: $ceil_tps tps, $ceil_tx transactions, completed $ceil_completed, events $ceil_events ($ceil_ok)"
+# --- 2. rounds: the ceiling (pgbench, that statement) and tbpay (serve under wrk) --------
+ceiling_round() {  # $1 round
+  local r=$1 first last log=$out/pgbench-$1.txt
+  first=$(ceil_first "$r"); last=$(ceil_last "$r")
+  settle
+  log "round $r ceiling: pgbench -c $conns -j $threads -M prepared -T $duration (payments $first..$last); load $(loadavg)"
+  local pg0 pg1
+  pg0=$(pg_cpu_ticks)
+  (cd "$out" && pgbench -n -c "$conns" -j "$threads" -M prepared -T "$duration" \
+    -D n=-1 -D first="$first" -D last="$last" -D clients="$conns" -D seed="$seed" \
+    -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
+    -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
+    -D event_type=PAYMENT_COMPLETED -l --log-prefix="pgbench_log_$r" \
+    -f ceiling.pgbench "$dburl" && children_ticks >"$out/.ticks") >"$log" 2>&1 || { cat "$log" >&2; die "pgbench"; }
+  sleep 0.5  # the round's backends exit and are reaped
+  pg1=$(pg_cpu_ticks)
+  ceil_pg_ticks=$((ceil_pg_ticks + pg1 - pg0)); ceil_client_ticks=$((ceil_client_ticks + $(cat "$out/.ticks")))
+  local tx steady_tx secs tps completed events
+  tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+  # Steady state: pgbench's new connections spend their first moments starting backends,
+  # preparing and planning (tbpay's were warmed before round 1), so the first second after the
+  # first transaction started is left out. Log columns: client, tx, latency us, script, epoch s, us.
+  read -r steady_tx secs < <(cat "$out"/pgbench_log_"$r".* | awk -v skip=1 -v lat="$out/ceiling-latency-us.txt" '
+    { end = $5 + $6 / 1e6; e[NR] = end; l[NR] = $3; start = end - $3 / 1e6
+      if (NR == 1 || start < t0) t0 = start; if (end > t1) t1 = end }
+    END { n = 0; for (i = 1; i <= NR; i++) if (e[i] >= t0 + skip) { n++; print l[i] >>lat }
+          printf "%d %.4f\n", n, t1 - t0 - skip }')
+  tps=$(awk -v n="$steady_tx" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
+  rm -f "$out"/pgbench_log_"$r".*
+  read -r completed _ events < <(range_counts "$first" "$last")
+  ceil_tx=$((ceil_tx + steady_tx)); ceil_all_tx=$((ceil_all_tx + tx))
+  ceil_secs=$(awk -v a="$ceil_secs" -v b="$secs" 'BEGIN { print a + b }')
+  ceil_rounds+=("$(printf '%.0f' "$tps")")
+  if [ "$completed" != "$tx" ] || [ "$events" != "$tx" ]; then
+    if [ "$tx" -gt "$completed" ] && [ "$completed" -ge $((last - first + 1 - conns)) ]; then
+      ceil_ok="no: round $r ran out of payments, raise --payments"
+    else
+      ceil_ok="no: round $r: $tx transactions but $completed completed, $events events"
+    fi
+  fi
+  log "round $r ceiling: $tps tps (steady), $tx transactions, completed $completed, events $events"
+}
 
-# --- 3. tbpay serve under wrk ------------------------------------------------------------
-settle
-log "tbpay: wrk -t $threads -c $conns -d ${duration}s (payments $main_first..$main_last); load $(loadavg)"
-load_main=$(loadavg)
-start_tbpay tbpay.log
+tbpay_round() {  # $1 round
+  local r=$1 first last w=$out/wrk-main-$1.txt
+  first=$(main_first "$r"); last=$(main_last "$r")
+  settle
+  log "round $r tbpay: wrk -t $threads -c $conns -d ${duration}s (payments $first..$last); load $(loadavg)"
+  local perf_pid="" cpu0 cpu1
+  if [ "$profile" = perf ] && [ "$r" = "$rounds" ]; then
+    perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  local pg0 pg1
+  pg0=$(pg_cpu_ticks)
+  cpu0=$(cpu_ticks "$tbpay_pid")
+  run_wrk "$conns" "$duration" "$out/callbacks-main-$r.tsv" "$w"
+  cpu1=$(cpu_ticks "$tbpay_pid")
+  pg1=$(pg_cpu_ticks)
+  main_pg_ticks=$((main_pg_ticks + pg1 - pg0)); main_client_ticks=$((main_client_ticks + $(cat "$out/.ticks")))
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
+  local ok fail sock secs exhausted completed events
+  ok=$(value bench_success "$w"); fail=$(value bench_failure "$w")
+  sock=$(value bench_socket_errors "$w"); secs=$(value bench_seconds "$w")
+  exhausted=$(value bench_threads_exhausted "$w")
+  sleep 1  # requests wrk stopped waiting for at the end have committed by now
+  read -r completed _ events < <(range_counts "$first" "$last")
+  main_ok=$((main_ok + ok)); main_fail=$((main_fail + fail)); main_sock=$((main_sock + sock))
+  main_completed=$((main_completed + completed)); main_events=$((main_events + events))
+  main_secs=$(awk -v a="$main_secs" -v b="$secs" 'BEGIN { print a + b }')
+  main_cpu_ticks=$((main_cpu_ticks + cpu1 - cpu0))
+  main_rounds+=("$(value bench_rps "$w" | xargs printf '%.0f')")
+  main_p50s+=("$(value bench_p50_ms "$w")"); main_p99s+=("$(value bench_p99_ms "$w")")
+  # Every success committed its transition and its event; a few more may have committed after
+  # wrk stopped waiting (at most one per connection).
+  if [ "$completed" -lt "$ok" ] || [ "$events" != "$completed" ] || [ $((completed - ok)) -gt "$conns" ]; then
+    main_committed="no: round $r: $ok successes, $completed completed, $events events"
+  fi
+  [ "$exhausted" = 0 ] || main_committed="no: round $r ran out of callbacks, raise --payments"
+  log "round $r tbpay: $(value bench_rps "$w") rps, p50 $(value bench_p50_ms "$w") ms, p99 $(value bench_p99_ms "$w") ms, $fail failed, completed $completed, events $events"
+}
+
+ceil_tx=0; ceil_all_tx=0; ceil_secs=0; ceil_ok=yes; ceil_rounds=(); ceil_pg_ticks=0; ceil_client_ticks=0
+main_pg_ticks=0; main_client_ticks=0
+main_ok=0; main_fail=0; main_sock=0; main_completed=0; main_events=0; main_secs=0
+main_cpu_ticks=0; main_committed=yes; main_rounds=(); main_p50s=(); main_p99s=()
+: >"$out/ceiling-latency-us.txt"
+load_start=$(loadavg)
+start_tbpay tbpay.log "$profile"
 run_wrk "$conns" 2 "$out/callbacks-warm2.tsv" "$out/wrk-warm2.txt"
-perf_pid=""
-if [ "$profile" = perf ]; then
-  perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
-  perf_pid=$!
-fi
-cpu0=$(cpu_ticks "$tbpay_pid")
-run_wrk "$conns" "$duration" "$out/callbacks-main.tsv" "$out/wrk-main.txt"
-cpu1=$(cpu_ticks "$tbpay_pid")
-[ -n "$perf_pid" ] && wait "$perf_pid" || true
+for r in $(seq 1 "$rounds"); do
+  ceiling_round "$r"
+  tbpay_round "$r"
+done
+load_end=$(loadavg)
 peak_rss_kb=$(status_kb "$tbpay_pid" VmHWM)
-w=$out/wrk-main.txt
-main_ok_n=$(value bench_success "$w"); main_fail=$(value bench_failure "$w")
-main_sock=$(value bench_socket_errors "$w"); main_rps=$(value bench_rps "$w")
-main_p50=$(value bench_p50_ms "$w"); main_p99=$(value bench_p99_ms "$w")
-main_exhausted=$(value bench_threads_exhausted "$w")
-sleep 1  # requests wrk gave up on at the end have committed by now
-read -r main_completed main_failed_status main_events < <(range_counts "$main_first" "$main_last")
-tbpay_cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$main_ok_n" -v hz="$(getconf CLK_TCK)" \
-  'BEGIN { if (n > 0) printf "%.0f", (b - a) / hz * 1e6 / n; else print "n/a" }')
-# Every success committed its transition and its event; a few more may have committed after
-# wrk stopped waiting (at most one per connection).
-main_committed=yes
-[ "$main_completed" -ge "$main_ok_n" ] && [ "$main_events" = "$main_completed" ] &&
-  [ $((main_completed - main_ok_n)) -le "$conns" ] || main_committed=no
-[ "$main_exhausted" = 0 ] || main_committed="$main_committed; wrk ran out of callbacks: raise --payments"
-log "tbpay: $main_rps rps, p50 $main_p50 ms, p99 $main_p99 ms, $main_fail failed, completed $main_completed, events $main_events"
+
+ceil_tps=$(awk -v n="$ceil_tx" -v s="$ceil_secs" 'BEGIN { printf "%.1f", n / s }')
+main_rps=$(awk -v n="$main_ok" -v s="$main_secs" 'BEGIN { printf "%.1f", n / s }')
+read -r ceil_p50 ceil_p99 < <(sort -n "$out/ceiling-latency-us.txt" |
+  awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[int(NR*0.5)+1]/1000, v[int(NR*0.99)+1]/1000; else print "0 0" }')
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+main_p50=$(median "${main_p50s[@]}"); main_p99=$(median "${main_p99s[@]}")
+worst_p99=$(printf '%s\n' "${main_p99s[@]}" | sort -g | tail -n 1)
+tbpay_cpu_us=$(us_per "$main_cpu_ticks" "$main_ok")
+cpu_ceiling="postgres $(us_per "$ceil_pg_ticks" "$ceil_all_tx") (with $conns backend starts a round) + pgbench $(us_per "$ceil_client_ticks" "$ceil_all_tx") us"
+cpu_tbpay="postgres $(us_per "$main_pg_ticks" "$main_ok") + tbpay $tbpay_cpu_us + wrk $(us_per "$main_client_ticks" "$main_ok") us"
 
 # --- 4. RSS with 256 keep-alive connections ----------------------------------------------
 log "tbpay: wrk -c $wide_conns -d ${wide_duration}s, sampling RSS"
@@ -308,11 +392,11 @@ if [ "$relay" = 1 ] && [ -x "$bench_bin/relay_bench" ]; then
 fi
 lambda_line="not built yet (scripts/bench-lambda.sh)"
 if [ "$lambda" = 1 ] && [ -x scripts/bench-lambda.sh ]; then
-  log "Lambda: scripts/bench-lambda.sh"
-  if BUILD_DIR=$BUILD_DIR scripts/bench-lambda.sh >"$out/lambda.txt" 2>&1; then
+  log "Lambda: scripts/bench-lambda.sh (package, cold start, invocations on the same PostgreSQL server)"
+  if DATABASE_SERVER_URL=$url scripts/bench-lambda.sh "$BUILD_DIR" >"$out/lambda.txt" 2>"$out/lambda.log"; then
     lambda_line=""
   else
-    lambda_line="bench-lambda.sh failed (see $out/lambda.txt)"
+    lambda_line="bench-lambda.sh failed (see $out/lambda.log)"
   fi
 fi
 
@@ -326,18 +410,22 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
   echo
   echo "tbpay bench $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(uname -r); build $BUILD_DIR (${build_type:-?})"
   echo "PostgreSQL (same server for both sides): $pg_settings"
-  echo "payments $payments (seed $seed), ${duration}s per side at $conns connections; load avg before ceiling $load_ceiling, before tbpay $load_main"
+  echo "payments $payments (seed $seed); $rounds alternating rounds of ${duration}s per side at $conns connections; load avg $load_start at the start, $load_end at the end"
   echo "statement: $statement_note"
   echo
   printf '%-34s %-28s %s\n' "measure" "value" "aim / check"
   printf '%-34s %-28s %s\n' "----------------------------------" "----------------------------" "-----------"
   printf '%-34s %-28s %s\n' "ceiling: pgbench tps (c=$conns)" "$ceil_tps" "p50 $ceil_p50 ms, p99 $ceil_p99 ms; committed: $ceil_ok"
-  printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns)" "$main_rps" "$main_ok_n ok, $main_fail failed, $main_sock socket errors"
+  printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns)" "$main_rps" "$main_ok ok, $main_fail failed, $main_sock socket errors"
   printf '%-34s %-28s %s\n' "ratio tbpay / ceiling" "$ratio" ">= 0.85: $(verdict "$(ge "$ratio" 0.85)")"
-  printf '%-34s %-28s %s\n' "tbpay p50 latency" "$main_p50 ms" ""
-  printf '%-34s %-28s %s\n' "tbpay p99 latency" "$main_p99 ms" "<= 10 ms: $(verdict "$(le "$main_p99" 10)")"
+  printf '%-34s %-28s %s\n' "  per round: ceiling tps" "${ceil_rounds[*]}" ""
+  printf '%-34s %-28s %s\n' "  per round: tbpay rps" "${main_rounds[*]}" ""
+  printf '%-34s %-28s %s\n' "tbpay p50 latency" "$main_p50 ms" "median of rounds"
+  printf '%-34s %-28s %s\n' "tbpay p99 latency" "$main_p99 ms" "<= 10 ms: $(verdict "$(le "$main_p99" 10)"); median of rounds, worst $worst_p99 ms"
   printf '%-34s %-28s %s\n' "successes committed (SQL check)" "$main_committed" "completed $main_completed, events $main_events"
   printf '%-34s %-28s %s\n' "tbpay CPU per callback" "$tbpay_cpu_us us" "utime+stime / successes"
+  printf '%-34s %s\n' "CPU per transaction, ceiling" "$cpu_ceiling"
+  printf '%-34s %s\n' "CPU per callback, tbpay side" "$cpu_tbpay"
   printf '%-34s %-28s %s\n' "tbpay peak RSS (c=$conns)" "$(mb "$peak_rss_kb")" "VmHWM"
   printf '%-34s %-28s %s\n' "tbpay RSS @ $wide_conns conns" "$(mb "$wide_rss_kb")" "<= 60 MB: $(verdict "$(le "$wide_rss_kb" 61440)"); $wide_rps rps, p99 $wide_p99 ms, $wide_fail failed; VmHWM $(mb "$wide_peak_kb")"
   if [ -z "$relay_line" ]; then
@@ -349,9 +437,12 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
     printf '%-34s %-28s %s\n' "relay" "n/a" "$relay_line"
   fi
   if [ -z "$lambda_line" ]; then
-    for k in lambda_init_ms lambda_first_invocation_ms lambda_later_invocation_ms lambda_rss_mb lambda_zip_mb; do
-      printf '%-34s %-28s %s\n' "${k//_/ }" "$(value "$k" "$out/lambda.txt")" ""
-    done
+    lv() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$out/lambda.txt"; }
+    printf '%-34s %-28s %s\n' "Lambda init (cold start)" "$(lv lambda_cold_start)" "exec of bootstrap -> first /invocation/next"
+    printf '%-34s %-28s %s\n' "Lambda first invocation" "$(lv lambda_webhook_first)" "webhook, next -> response"
+    printf '%-34s %-28s %s\n' "Lambda later invocations" "$(lv lambda_webhook_later)" ""
+    printf '%-34s %-28s %s\n' "Lambda RSS" "$(lv lambda_peak_rss)" "VmHWM"
+    printf '%-34s %-28s %s\n' "Lambda zip size" "$(lv lambda_zip_size)" ""
   else
     printf '%-34s %-28s %s\n' "Lambda" "n/a" "$lambda_line"
   fi
