@@ -11,9 +11,18 @@ namespace {
 
 constexpr auto kAcquireWait = std::chrono::seconds(10);
 
+// libpq's messages end in a newline and may span lines ("\n\tIs the server running..."):
+// one line for logs.
 std::string trimmed(const char* message) {
-  std::string m = message ? message : "";
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  std::string m;
+  for (const char* p = message ? message : ""; *p; ++p) {
+    const bool space = *p == '\n' || *p == '\t';
+    if (!space)
+      m += *p;
+    else if (!m.empty() && m.back() != ' ')
+      m += ' ';
+  }
+  while (!m.empty() && m.back() == ' ') m.pop_back();
   return m;
 }
 
