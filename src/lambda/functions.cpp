@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -176,7 +178,11 @@ int run_function(std::string_view handler, std::string_view runtime_api) {
     report_init_error(runtime_api, "Runtime.ConfigError", e.what());
     return 2;
   }
-  Metrics metrics(std::string(handler_name(*function)));
+  // The Function dimension is the deployed function's name (one per environment), so that
+  // alarms of dev and prod in one account do not mix; the handler name outside Lambda.
+  const char* deployed = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
+  Metrics metrics(deployed && *deployed ? std::string(deployed)
+                                        : std::string(handler_name(*function)));
   Handler handler_fn = make_handler(*function, *ctx, metrics);
   // Cold start as seen from inside: exec to ready; written with the first invocation's metrics.
   if (auto age = process_age_ms()) metrics.gauge("InitDuration", *age, MetricUnit::Milliseconds);

@@ -208,6 +208,9 @@ int run_loop(std::string_view runtime_api, const Handler& handler) {
     }
 
     const InvocationResponse out = call_handler(handler, inv);
+    // Lambda may freeze the process as soon as the result is posted: logs and EMF lines first.
+    std::fflush(stdout);
+    std::fflush(stderr);
     const std::string id_path = "/invocation/" + inv.request_id;
     HttpResult posted =
         out.success ? client.post(id_path + "/response", out.payload)

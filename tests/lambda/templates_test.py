@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""deploy/template.yaml (SAM) and deploy/cloudformation.yaml parse, and describe the three
+functions issue 4 asks for, each with a handler the tbpay binary accepts.
+
+Usage: templates_test.py TBPAY_BINARY DEPLOY_DIR
+"""
+import subprocess
+import sys
+import unittest
+
+import yaml
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """Accepts the short-form intrinsic functions (!Ref, !Sub, !GetAtt, ...)."""
+
+
+def _intrinsic(loader, suffix, node):
+    name = "Ref" if suffix == "Ref" else "Fn::" + suffix
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+BINARY = DEPLOY = None
+
+EXPECTED = {
+    # handler: (function name stem, memory MB, timeout s, reserved concurrency)
+    "webhook": ("webhook-handler", 512, 30, None),
+    "outbox-processor": ("outbox-processor", 512, 300, 1),
+    "outbox-cleanup": ("outbox-cleanup", 256, 300, 1),
+}
+SECRETS = ["DatabaseUrl", "KafkaPassword", "ZaloPayKey1", "ZaloPayKey2", "PayOSApiKey",
+           "PayOSChecksumKey"]
+PARAMETERS = ["Environment", "VpcId", "PrivateSubnetIds", "DatabaseUrl", "KafkaBrokers",
+              "KafkaUsername", "KafkaPassword", "ZaloPayAppId", "ZaloPayKey1", "ZaloPayKey2",
+              "PayOSClientId", "PayOSApiKey", "PayOSChecksumKey"]
+
+
+def load(name):
+    with open(f"{DEPLOY}/{name}") as f:
+        return yaml.load(f, Loader=CloudFormationLoader)
+
+
+def accepted_handlers():
+    out = subprocess.run([BINARY, "lambda", "--list-handlers"], check=True,
+                         capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+class TemplateChecks:
+    template_file = None
+    function_type = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.doc = load(cls.template_file)
+        cls.resources = cls.doc["Resources"]
+        cls.functions = {k: v for k, v in cls.resources.items() if v["Type"] == cls.function_type}
+
+    def prop(self, fn, key):
+        value = fn["Properties"].get(key)
+        if value is None and self.function_type == "AWS::Serverless::Function":
+            value = self.doc.get("Globals", {}).get("Function", {}).get(key)
+        return value
+
+    def test_every_function_runs_on_provided_al2023_with_a_handler_the_binary_accepts(self):
+        handlers = accepted_handlers()
+        self.assertEqual(len(self.functions), 3)
+        seen = set()
+        for name, fn in self.functions.items():
+            self.assertEqual(self.prop(fn, "Runtime"), "provided.al2023", name)
+            self.assertIn(fn["Properties"]["Handler"], handlers, name)
+            seen.add(fn["Properties"]["Handler"])
+        self.assertEqual(seen, set(EXPECTED))
+
+    def test_names_memory_timeouts_and_concurrency_match_the_nodejs_deployment(self):
+        for fn in self.functions.values():
+            p = fn["Properties"]
+            stem, memory, timeout, reserved = EXPECTED[p["Handler"]]
+            self.assertEqual(p["FunctionName"],
+                             {"Fn::Sub": f"ticketbottle-payment-{stem}-${{Environment}}"})
+            self.assertEqual(p["MemorySize"], memory)
+            self.assertEqual(p["Timeout"], timeout)
+            self.assertEqual(p.get("ReservedConcurrentExecutions"), reserved)
+            vpc = self.prop(fn, "VpcConfig")
+            self.assertIn("SubnetIds", vpc)
+            self.assertIn("SecurityGroupIds", vpc)
+
+    def test_log_groups_have_the_function_names_and_a_retention(self):
+        groups = [r["Properties"] for r in self.resources.values()
+                  if r["Type"] == "AWS::Logs::LogGroup"]
+        names = {g["LogGroupName"]["Fn::Sub"] for g in groups}
+        self.assertEqual(names, {f"/aws/lambda/ticketbottle-payment-{stem}-${{Environment}}"
+                                 for stem, *_ in EXPECTED.values()})
+        for g in groups:
+            self.assertIn("RetentionInDays", g)
+
+    def test_parameters_are_kept_and_secrets_are_noecho(self):
+        params = self.doc["Parameters"]
+        for p in PARAMETERS:
+            self.assertIn(p, params)
+        for s in SECRETS:
+            self.assertTrue(params[s].get("NoEcho"), s)
+
+    def test_security_group_allows_postgres_kafka_and_https_out(self):
+        groups = [r for r in self.resources.values() if r["Type"] == "AWS::EC2::SecurityGroup"]
+        self.assertEqual(len(groups), 1)
+        ports = {rule["FromPort"] for rule in groups[0]["Properties"]["SecurityGroupEgress"]}
+        self.assertEqual(ports, {5432, 9092, 9094, 9096, 443})
+
+    def test_four_alarms(self):
+        alarms = {k: v["Properties"] for k, v in self.resources.items()
+                  if v["Type"] == "AWS::CloudWatch::Alarm"}
+        self.assertEqual(len(alarms), 4)
+        self.assertEqual(alarms["WebhookErrorRateAlarm"]["Threshold"], 5)
+        self.assertTrue(any("Expression" in m for m in alarms["WebhookErrorRateAlarm"]["Metrics"]))
+        self.assertEqual(alarms["OutboxProcessorFailuresAlarm"]["EvaluationPeriods"], 4)
+        self.assertEqual(alarms["OutboxDeadEventsAlarm"]["MetricName"], "OutboxDeadEvents")
+        self.assertEqual(alarms["OutboxDeadEventsAlarm"]["Threshold"], 10)
+        self.assertEqual(alarms["ColdStartAlarm"]["Threshold"], 3000)
+
+    def test_outputs_give_the_two_webhook_urls(self):
+        outputs = self.doc["Outputs"]
+        self.assertTrue(outputs["ZaloPayWebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhook/zalopay"))
+        self.assertTrue(outputs["PayOSWebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhook/payos"))
+
+
+class SamTemplate(TemplateChecks, unittest.TestCase):
+    template_file = "template.yaml"
+    function_type = "AWS::Serverless::Function"
+
+    def events(self, handler):
+        fn = next(f for f in self.functions.values() if f["Properties"]["Handler"] == handler)
+        return list(fn["Properties"]["Events"].values())
+
+    def test_http_api_route_and_schedules(self):
+        [webhook] = self.events("webhook")
+        self.assertEqual(webhook["Type"], "HttpApi")
+        self.assertEqual(webhook["Properties"]["Method"], "POST")
+        self.assertEqual(webhook["Properties"]["Path"], "/webhook/{provider}")
+        [minute] = self.events("outbox-processor")
+        self.assertEqual(minute["Properties"]["Schedule"], "rate(1 minute)")
+        [day] = self.events("outbox-cleanup")
+        self.assertEqual(day["Properties"]["Schedule"], "rate(1 day)")
+        self.assertEqual(self.doc["Globals"]["Function"]["CodeUri"], "../build/lambda/tbpay.zip")
+
+
+class PlainCloudFormation(TemplateChecks, unittest.TestCase):
+    template_file = "cloudformation.yaml"
+    function_type = "AWS::Lambda::Function"
+
+    def test_http_api_route_and_schedules(self):
+        routes = [r["Properties"]["RouteKey"] for r in self.resources.values()
+                  if r["Type"] == "AWS::ApiGatewayV2::Route"]
+        self.assertEqual(routes, ["POST /webhook/{provider}"])
+        rules = sorted(r["Properties"]["ScheduleExpression"] for r in self.resources.values()
+                       if r["Type"] == "AWS::Events::Rule")
+        self.assertEqual(rules, ["rate(1 day)", "rate(1 minute)"])
+        principals = sorted(r["Properties"]["Principal"] for r in self.resources.values()
+                            if r["Type"] == "AWS::Lambda::Permission")
+        self.assertEqual(principals, ["apigateway.amazonaws.com", "events.amazonaws.com",
+                                      "events.amazonaws.com"])
+
+
+if __name__ == "__main__":
+    BINARY, DEPLOY = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=2)
