@@ -79,6 +79,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       report.budget_exhausted = true;
       break;
     }
+    const auto claim_started = Clock::now();
     auto claim = store.claim_batch(claim_options);
     if (!claim) {
       report.store_error = "cannot claim outbox events: " + claim.error().message;
@@ -100,6 +101,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
         outcomes.push_back({e.id, false, "unknown event type " + e.event_type + ": no topic", true});
       }
     }
+    const auto publish_started = Clock::now();
     std::size_t delivered = 0;
     std::size_t not_delivered = 0;
     std::string publish_error;
@@ -111,12 +113,22 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       }
     }
 
+    const auto finish_started = Clock::now();
     if (auto finished = (*claim)->finish(outcomes, now_utc()); !finished) {
       // What was delivered stays pending and goes out again later: consumers de-duplicate on
       // eventId (DESIGN.md: at least once).
       report.store_error = "cannot record the delivery of " + std::to_string(outcomes.size()) +
                            " outbox events: " + finished.error().message;
       break;
+    }
+
+    if (ctx_.log.enabled(LogLevel::Debug)) {
+      auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+      ctx_.log.debug("outbox batch", {{"events", events.size()},
+                                      {"delivered", delivered},
+                                      {"claim_ms", ms(publish_started - claim_started)},
+                                      {"publish_ms", ms(finish_started - publish_started)},
+                                      {"finish_ms", ms(Clock::now() - finish_started)}});
     }
 
     std::unordered_map<std::string_view, int> retries;

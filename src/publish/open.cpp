@@ -17,6 +17,7 @@ std::unique_ptr<EventPublisher> open_publisher(const Config& config, const Logge
     // The embedded cluster speaks plaintext without authentication, whatever KAFKA_SSL says.
     kafka::ProducerSettings settings;
     settings.bootstrap_servers = bootstrap;
+    settings.max_in_flight = 1;
     return std::make_unique<kafka::KafkaPublisher>(std::move(cluster), std::move(settings), log);
   }
   return std::make_unique<kafka::KafkaPublisher>(

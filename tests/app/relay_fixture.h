@@ -143,6 +143,7 @@ class RelayEnvironment {
     kafka::ProducerSettings s;
     s.bootstrap_servers = cluster_.bootstrap();
     s.message_timeout = message_timeout;
+    s.max_in_flight = 1;  // as the embedded cluster: see ProducerSettings::max_in_flight
     s.extra = {{"reconnect.backoff.ms", "50"}, {"reconnect.backoff.max.ms", "200"}};
     return std::make_unique<kafka::KafkaPublisher>(s, Logger(LogLevel::Error));
   }

@@ -118,10 +118,13 @@ rd_kafka_t* KafkaPublisher::producer() {
   set(conf.get(), "enable.idempotence", "true");
   set(conf.get(), "acks", "all");
   set(conf.get(), "linger.ms", std::to_string(settings_.linger.count()));
+  set(conf.get(), "max.in.flight.requests.per.connection", std::to_string(settings_.max_in_flight));
   set(conf.get(), "batch.num.messages", "10000");
   set(conf.get(), "queue.buffering.max.messages", "200000");
   set(conf.get(), "message.timeout.ms", std::to_string(settings_.message_timeout.count()));
   set(conf.get(), "log_level", "4");
+  // Small requests go out at once (Nagle would hold them for the previous one's ACK).
+  set(conf.get(), "socket.nagle.disable", "true");
   const bool sasl = settings_.sasl != SaslMechanism::None;
   if (settings_.ssl || sasl) {
     set(conf.get(), "security.protocol",

@@ -28,6 +28,10 @@ struct ProducerSettings {
   // answer inside publish()'s wait rather than a late one after it.
   std::chrono::milliseconds message_timeout{10'000};
   std::chrono::milliseconds linger{5};
+  // Produce requests in flight per broker connection (order is kept either way: idempotence).
+  // librdkafka's mock cluster does not set TCP_NODELAY on its sockets, so a second response
+  // in flight waits ~40 ms for a delayed ACK; against it, one at a time is much faster.
+  int max_in_flight = 5;
   // Further librdkafka properties (tests shorten reconnect back-offs, for instance).
   std::vector<std::pair<std::string, std::string>> extra;
 };
