@@ -300,5 +300,25 @@ TEST(LambdaPackage, UnreachableDatabaseAtStartIsNotFatal) {
   EXPECT_EQ(json::parse(reply["body"].get<std::string>())["return_code"], 0);  // "try again"
 }
 
+TEST(LambdaCommand, RefusesToStartWithoutTheRuntimeApiAndListsItsHandlers) {
+  const std::string binary = std::getenv("TBPAY_BINARY");
+  const std::string out = (fs::temp_directory_path() / ("tbpay-cli-" + uuid_v4())).string();
+  const int status =
+      std::system(("env -i " + binary + " lambda --handler webhook >" + out + " 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("AWS_LAMBDA_RUNTIME_API"), std::string::npos) << text.str();
+
+  ASSERT_EQ(std::system((binary + " lambda --list-handlers >" + out).c_str()), 0);
+  std::ifstream listed(out);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(listed, line);) names.push_back(line);
+  EXPECT_EQ(names, (std::vector<std::string>{"webhook", "outbox-processor", "outbox-cleanup"}));
+  fs::remove(out);
+}
+
 }  // namespace
 }  // namespace tbpay::test
