@@ -1,0 +1,110 @@
+// The outbox work of `tbpay serve`: events committed while it runs reach Kafka without anyone
+// calling the relay, cleanup runs on its own, and stop() ends both.
+#include "app/background.h"
+
+#include <mutex>
+#include <thread>
+
+#include "app/relay_fixture.h"
+#include "observability/metrics.h"
+
+namespace tbpay::test {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Waits (up to `limit`) until `done` holds; returns whether it did.
+template <class F>
+bool eventually(F done, std::chrono::steady_clock::duration limit = seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return true;
+}
+
+class BackgroundTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  RelayEnvironment env{GetParam()};
+  std::mutex metric_mutex;
+  std::vector<std::string> metric_lines;
+  Metrics metrics{"serve", [this](std::string_view line) {
+                    std::lock_guard lock(metric_mutex);
+                    metric_lines.emplace_back(line);
+                  }};
+
+  OutboxBackgroundOptions fast() {
+    OutboxBackgroundOptions o;
+    o.idle_poll = milliseconds(100);
+    o.first_cleanup_after = milliseconds(0);
+    o.cleanup_every = std::chrono::hours(1);
+    return o;
+  }
+  std::int64_t published() { return env.db().count("SELECT count(*) FROM outbox WHERE published = true"); }
+};
+
+TEST_P(BackgroundTest, EventsCommittedWhileServingReachKafkaAndCleanupRunsOnItsOwn) {
+  SeedEvent old;
+  old.aggregate_id = "p-old";
+  old.created_at = now_utc() - std::chrono::days(30);
+  old.published = true;
+  old.published_at = now_utc() - std::chrono::days(29);
+  const std::string old_id = insert_event(env.db(), old);
+  auto ctx = env.context();
+  OutboxBackground background(*ctx, metrics, fast());
+
+  // Cleanup ran at start: the event past retention is gone.
+  EXPECT_TRUE(eventually([&] { return env.db().count("SELECT count(*) FROM outbox") == 0; }));
+
+  // As webhooks commit them, one after the other.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(seed_events(env.db(), 1, 1)[0]);
+    std::this_thread::sleep_for(milliseconds(30));
+  }
+  EXPECT_TRUE(eventually([&] { return published() == 5; })) << published() << " of 5 published";
+  background.stop();
+
+  std::set<std::string> on_kafka;
+  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size())) on_kafka.insert(m.headers.at("eventId"));
+  EXPECT_EQ(on_kafka, std::set<std::string>(ids.begin(), ids.end()));
+  metrics.flush();
+  std::lock_guard lock(metric_mutex);
+  std::string all;
+  for (const auto& l : metric_lines) all += l;
+  EXPECT_NE(all.find("RelaySucceeded"), std::string::npos) << all;
+  EXPECT_NE(all.find("CleanupDeleted"), std::string::npos) << all;
+}
+
+TEST_P(BackgroundTest, AfterKafkaComesBackTheWaitingEventsGoOut) {
+  auto ctx = env.context();
+  ASSERT_TRUE(ctx->publisher().ready(seconds(5)).ok());
+  rd_kafka_mock_broker_set_down(env.cluster().mock(), 1);
+  OutboxBackground background(*ctx, metrics, fast());
+  const auto ids = seed_events(env.db(), 4, 1);
+  std::this_thread::sleep_for(seconds(3));  // a run or two meet the outage
+  EXPECT_EQ(published(), 0);
+
+  rd_kafka_mock_broker_set_up(env.cluster().mock(), 1);
+
+  EXPECT_TRUE(eventually([&] { return published() == 4; }, seconds(30))) << published() << " of 4 published";
+  // The outage cost each event at most the one retry of the batch it hit.
+  for (const auto& r : outbox_rows(env.db())) EXPECT_LE(r.retry_count, 1) << r.id;
+}
+
+TEST_P(BackgroundTest, StopEndsBothLoopsAndCanBeCalledTwice) {
+  auto ctx = env.context();
+  OutboxBackground background(*ctx, metrics, fast());
+  background.stop();
+  background.stop();
+  // Stopped: an event committed now stays pending.
+  const auto ids = seed_events(env.db(), 1, 1);
+  EXPECT_FALSE(row(env.db(), ids[0]).published);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, BackgroundTest, ::testing::ValuesIn(all_engines()), EngineName{});
+
+}  // namespace
+}  // namespace tbpay::test
