@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "app/background.h"
 #include "app/webhook.h"
 #include "cli/commands.h"
 #include "context/context.h"
@@ -60,9 +61,11 @@ int serve(const ServeOptions& opts) {
   std::stop_source background;
   std::jthread metrics_flush(flush_metrics_periodically, background.get_token(),
                              std::ref(metrics));
-  // (The outbox relay and the daily cleanup start here, on background.get_token().)
+  // The outbox relay, continuously, and the daily cleanup (app/background.h).
+  OutboxBackground outbox(*ctx, metrics);
 
   server->run();
+  outbox.stop();
   background.request_stop();
   metrics_flush.join();
   ctx->log.info("stopped");
