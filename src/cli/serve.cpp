@@ -21,7 +21,7 @@ namespace {
 
 struct ServeOptions {
   std::string listen;  // empty: LISTEN_ADDR or its default
-  int workers = 16;
+  int threads = 16;
 };
 
 // Writes the aggregated metrics once a minute until asked to stop, then once more.
@@ -39,7 +39,7 @@ int serve(const ServeOptions& opts) {
   auto ctx = make_context_from_env();
   http::ServerOptions server_options;
   server_options.listen = opts.listen.empty() ? ctx->config.listen_addr : opts.listen;
-  server_options.workers = opts.workers;
+  server_options.threads = opts.threads;
   server_options.stop_on_signals = true;
 
   Metrics metrics("serve");
@@ -54,7 +54,7 @@ int serve(const ServeOptions& opts) {
                               {"database", ctx->db->describe()},
                               {"zalopay", ctx->zalopay->configured()},
                               {"payos", ctx->payos->configured()},
-                              {"workers", server_options.workers}});
+                              {"threads", server_options.threads}});
 
   // Background work runs beside the server and stops once it has shut down. Each task takes
   // the stop token and returns soon after stop is requested.
@@ -82,8 +82,9 @@ void add_serve(CLI::App& app, ExitCode& exit) {
   cmd->add_option("--listen", opts->listen,
                   "HOST:PORT to listen on; port 0 picks a free one (env LISTEN_ADDR, default "
                   "127.0.0.1:8080)");
-  cmd->add_option("--workers", opts->workers,
-                  "threads that run database work; match the database pool size")
+  cmd->add_option("--threads", opts->threads,
+                  "threads serving connections, each with at most one database call at a time; "
+                  "match the database pool size (16)")
       ->default_val(16)
       ->check(CLI::Range(1, 256));
   cmd->callback([opts, &exit] { exit.value = serve(*opts); });

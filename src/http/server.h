@@ -2,8 +2,9 @@
 // The HTTP/1.1 server of `tbpay serve` (Boost.Beast). It only translates: a request becomes a
 // WebhookRequest, WebhookIngestion::handle() decides, its HttpReply goes back on the wire.
 //
-// Threads: a few I/O threads run every socket; requests that wait on the database run on a
-// worker pool (sized like the database pool), so a slow query never stalls other connections.
+// Threads: `threads` threads share one io_context and run every connection; a request that
+// waits on the database blocks only the thread running it, never another connection (each
+// connection is a strand any free thread may serve). Size it like the database pool.
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -33,8 +34,7 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout = 10s;
   // After stop(): requests in flight get this long to finish before sockets are closed.
   std::chrono::milliseconds shutdown_grace = 25s;
-  int io_threads = 1;
-  int workers = 16;
+  int threads = 16;
   bool stop_on_signals = false;  // SIGTERM/SIGINT call stop()
 };
 

@@ -18,7 +18,7 @@ using nlohmann::json;
 http::ServerOptions test_options() {
   http::ServerOptions o;
   o.listen = "127.0.0.1:0";
-  o.workers = 4;
+  o.threads = 4;
   return o;
 }
 
