@@ -1,0 +1,178 @@
+// Scenario 2, database outage: PostgreSQL stops under load and comes back on the same port.
+// While it is down every callback is told to retry (never success), /readyz says 503 and the
+// server stays up without its memory running away; afterwards it reconnects by itself and
+// re-delivered callbacks complete every payment exactly once.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "reliability/support/http_connection.h"
+#include "reliability/support/serve.h"
+
+namespace tbpay::reliability {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPayments = 600;
+constexpr int kDeliveredBefore = 100;  // completed before the outage
+constexpr int kLoadClients = 8;
+constexpr auto kOutage = 12s;
+
+struct Sample {
+  Clock::time_point sent, replied;
+  Provider provider = Provider::ZaloPay;
+  bool answered = false;
+  int status = 0;
+  std::string body;
+};
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Posts one callback until the provider would stop retrying: success or duplicate.
+bool deliver_until_settled(unsigned short port, const SeededPayment& p, int attempts) {
+  for (int i = 0; i < attempts; ++i) {
+    auto r = http_once(port, raw_request("POST", webhook_path(p.provider), signed_callback(p)));
+    if (r) {
+      const auto m = meaning_of(p.provider, r->status, r->body);
+      if (m == ReplyMeaning::Success || m == ReplyMeaning::Duplicate) return true;
+      if (m != ReplyMeaning::Retry) return false;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return false;
+}
+
+TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceAfterRestart) {
+  ThrowawayCluster cluster;
+  pg_query(cluster.admin_url(), "CREATE DATABASE tbpay");
+  const std::string url = with_database(cluster.admin_url(), "tbpay");
+  TempFolder folder;
+  const auto migrate = run_tbpay({"migrate"}, tbpay_env(url), folder.path(), "migrate");
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err << migrate.out;
+  const auto payments = seed_payments(url, "TB-OUTAGE-", kPayments);
+  ServeUnderTest serve(tbpay_env(url), folder.path());
+  const auto port = serve.port();
+
+  for (int i = 0; i < kDeliveredBefore; ++i)
+    ASSERT_TRUE(deliver_until_settled(port, payments[i], 1)) << payments[i].order_code;
+
+  // Load: clients keep posting callbacks of the other payments, round and round.
+  std::atomic<bool> stop_load{false};
+  std::vector<std::vector<Sample>> samples(kLoadClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kLoadClients; ++c) {
+    clients.emplace_back([&, c] {
+      std::unique_ptr<HttpConnection> conn;
+      for (std::size_t k = kDeliveredBefore + c; !stop_load; k += kLoadClients) {
+        const auto& p =
+            payments[kDeliveredBefore + (k - kDeliveredBefore) % (kPayments - kDeliveredBefore)];
+        Sample s;
+        s.provider = p.provider;
+        s.sent = Clock::now();
+        try {
+          if (!conn) conn = std::make_unique<HttpConnection>(port);
+          if (auto r = conn->post(webhook_path(p.provider), signed_callback(p))) {
+            s.answered = true;
+            s.status = r->status;
+            s.body = std::move(r->body);
+          } else {
+            conn.reset();
+          }
+        } catch (const std::exception&) {
+          conn.reset();
+        }
+        s.replied = Clock::now();
+        samples[c].push_back(std::move(s));
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+
+  std::this_thread::sleep_for(1s);
+  cluster.stop();
+  const auto down = Clock::now();
+  std::vector<int> readyz_during;
+  long rss_early = 0;
+  while (Clock::now() - down < kOutage) {
+    if (auto r = http_once(port, raw_request("GET", "/readyz", {})))
+      readyz_during.push_back(r->status);
+    else
+      readyz_during.push_back(-1);
+    if (rss_early == 0 && Clock::now() - down > 2s) rss_early = serve.process().rss_kib();
+    std::this_thread::sleep_for(250ms);
+  }
+  const long rss_late = serve.process().rss_kib();
+  const bool alive_during = serve.process().running();
+  const auto up_begin = Clock::now();
+  cluster.restart();
+  std::this_thread::sleep_for(1s);
+  stop_load = true;
+  for (auto& t : clients) t.join();
+
+  // While down: every callback got a reply, and it asked the provider to retry.
+  std::map<ReplyMeaning, int> during;
+  int total = 0, unanswered = 0;
+  double slowest_ms = 0;
+  for (const auto& per_client : samples) {
+    for (const auto& s : per_client) {
+      ++total;
+      if (!s.answered) {
+        ++unanswered;
+        continue;
+      }
+      if (s.sent < down || s.replied > up_begin) continue;
+      const auto m = meaning_of(s.provider, s.status, s.body);
+      ++during[m];
+      slowest_ms = std::max(slowest_ms, ms(s.replied - s.sent));
+      EXPECT_EQ(m, ReplyMeaning::Retry)
+          << to_string(s.provider) << " got " << s.status << " " << s.body;
+    }
+  }
+  EXPECT_EQ(unanswered, 0) << "requests without a reply (each waited at most 30 s)";
+  EXPECT_GT(during[ReplyMeaning::Retry], 100);
+  EXPECT_TRUE(alive_during);
+  ASSERT_FALSE(readyz_during.empty());
+  for (int status : readyz_during) EXPECT_EQ(status, 503);
+  // Thousands of failed callbacks later the server holds no more memory than it settled at.
+  EXPECT_GT(rss_early, 0);
+  EXPECT_LT(rss_late - rss_early, 64 * 1024)
+      << "RSS " << rss_early << " KiB -> " << rss_late << " KiB";
+
+  // After restart: ready again without being restarted itself.
+  bool ready = false;
+  for (int i = 0; i < 120 && !ready; ++i) {
+    auto r = http_once(port, raw_request("GET", "/readyz", {}));
+    ready = r && r->status == 200;
+    if (!ready) std::this_thread::sleep_for(250ms);
+  }
+  ASSERT_TRUE(ready) << "/readyz never came back to 200";
+
+  // Re-delivering every callback completes every payment exactly once.
+  for (const auto& p : payments) EXPECT_TRUE(deliver_until_settled(port, p, 10)) << p.order_code;
+  EXPECT_EQ(pg_count(url, "SELECT count(*) FROM payments WHERE status = 'COMPLETED'"), kPayments);
+  EXPECT_EQ(pg_count(url, "SELECT count(*) FROM outbox"), kPayments);
+  EXPECT_EQ(pg_count(url, R"(SELECT count(*) FROM payments p WHERE
+              (SELECT count(*) FROM outbox o WHERE o."aggregateId" = p.id) <> 1)"),
+            0);
+  int processed = 0;
+  for (const auto& line : serve.process().log_lines())
+    if (line.value("outcome", "") == "processed") ++processed;
+  EXPECT_EQ(processed, kPayments);
+  EXPECT_TRUE(serve.process().running());
+  std::printf(
+      "outage: %.1f s down under load; %d requests in all, %d answered retry while down "
+      "(slowest %.0f ms); %zu /readyz checks all 503; RSS %ld -> %ld KiB\n",
+      std::chrono::duration<double>(up_begin - down).count(), total, during[ReplyMeaning::Retry],
+      slowest_ms, readyz_during.size(), rss_early, rss_late);
+}
+
+}  // namespace
+}  // namespace tbpay::reliability
