@@ -236,8 +236,11 @@ std::vector<DeliveryOutcome> KafkaPublisher::publish(std::span<const OutgoingMes
       break;
     }
   }
+  // Everything of this batch is queued: flushing sends it now rather than after linger.ms, and
+  // serves the delivery reports as they arrive. Nothing else is outstanding (see below), so
+  // flush returns when this batch is settled.
   while (batch.waiting > 0 && Clock::now() < deadline)
-    rd_kafka_poll(rk, static_cast<int>(std::min<milliseconds>(left_until(deadline), milliseconds(100)).count()));
+    rd_kafka_flush(rk, static_cast<int>(std::min<milliseconds>(left_until(deadline), milliseconds(100)).count()));
 
   if (batch.waiting > 0) {
     // Out of time: withdraw what is still queued or in flight, so that every message gets a
