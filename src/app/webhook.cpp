@@ -100,12 +100,6 @@ WebhookIngestion::WebhookIngestion(Context& ctx) : ctx_(ctx) {}
 WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics)
     : ctx_(ctx), metrics_(&metrics) {}
 
-bool WebhookIngestion::uses_database(std::string_view method, std::string_view path) {
-  path = without_trailing_slash(path);
-  if (path == "/readyz") return method == "GET" || method == "HEAD";
-  return method == "POST" && is_webhook_path(path);
-}
-
 HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
   const std::string_view path = without_trailing_slash(request.path);
   const std::string_view method = request.method;

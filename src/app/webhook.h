@@ -39,10 +39,6 @@ class WebhookIngestion {
   // One callback for a known provider: verify, transition, reply.
   HttpReply ingest(Provider provider, std::string_view body, std::string_view request_id);
 
-  // May handle() wait on the database for this request? Runtimes with few I/O threads run
-  // such requests on workers; the others (health, 404, 405) are answered in place.
-  static bool uses_database(std::string_view method, std::string_view path);
-
  private:
   Context& ctx_;
   Metrics* metrics_ = nullptr;
