@@ -1,6 +1,8 @@
 #include "app/relay.h"
 
 #include <algorithm>
+#include <future>
+#include <optional>
 #include <unordered_map>
 
 #include "app/event_topics.h"
@@ -55,10 +57,30 @@ OutboxRelay::OutboxRelay(Context& ctx, EventPublisher& publisher) : ctx_(ctx), p
 
 EventPublisher& OutboxRelay::publisher() { return publisher_ ? *publisher_ : ctx_.publisher(); }
 
+namespace {
+
+// One claimed batch on its way out: what was sent, how it went, whether the store took note.
+struct Settled {
+  std::vector<DeliveryOutcome> outcomes;
+  std::size_t delivered = 0;
+  std::size_t not_delivered = 0;
+  std::string publish_error;
+  std::optional<std::string> finish_error;
+  double publish_ms = 0;
+  double finish_ms = 0;
+};
+
+}  // namespace
+
 RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   RelayReport report;
   OutboxStore& store = ctx_.db->outbox();
   const int max_retries = ctx_.config.outbox_max_retries;
+  // On PostgreSQL a claimed batch is row-locked until finished, so the next batch can be
+  // claimed while this one is being published and marked (and events of one payment still go
+  // out in order: a payment whose earliest event is locked contributes nothing). A SQLite
+  // claim locks nothing: there, one batch at a time.
+  const bool overlap = ctx_.config.uses_postgres();
   ClaimOptions claim_options;
   claim_options.limit = static_cast<std::size_t>(ctx_.config.outbox_batch_size);
   claim_options.max_retries = max_retries;
@@ -73,67 +95,90 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     }
     publisher_stalled_ = false;
   }
+  EventPublisher& out = publisher();  // created here, not on the settling thread
 
+  // A claim with events, or null when there are none (or the store failed: store_error).
+  double claim_ms = 0;
+  auto claim_batch = [&]() -> std::unique_ptr<OutboxClaim> {
+    const auto t = Clock::now();
+    auto claim = store.claim_batch(claim_options);
+    claim_ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+    if (!claim) {
+      report.store_error = "cannot claim outbox events: " + claim.error().message;
+      return nullptr;
+    }
+    report.last_batch_full = (*claim)->events().size() >= claim_options.limit;
+    if ((*claim)->events().empty()) return nullptr;
+    return std::move(claim).value();
+  };
+
+  auto settle = [&](OutboxClaim& claim) {
+    Settled s;
+    // Unknown event types are settled here and never reach the publisher.
+    std::vector<OutgoingMessage> messages;
+    messages.reserve(claim.events().size());
+    for (const OutboxEvent& e : claim.events()) {
+      if (auto topic = topic_for(e.event_type, ctx_.config.kafka.topic_prefix))
+        messages.push_back(message_for(e, std::move(*topic)));
+      else
+        s.outcomes.push_back({e.id, false, "unknown event type " + e.event_type + ": no topic", true});
+    }
+    const auto t0 = Clock::now();
+    if (!messages.empty()) {
+      for (DeliveryOutcome& o : out.publish(messages, publish_wait(deadline))) {
+        (o.delivered ? s.delivered : s.not_delivered) += 1;
+        if (!o.delivered && s.publish_error.empty()) s.publish_error = o.error;
+        s.outcomes.push_back(std::move(o));
+      }
+    }
+    const auto t1 = Clock::now();
+    if (auto finished = claim.finish(s.outcomes, now_utc()); !finished) {
+      // What was delivered stays pending and goes out again later: consumers de-duplicate on
+      // eventId (DESIGN.md: at least once).
+      s.finish_error = "cannot record the delivery of " + std::to_string(s.outcomes.size()) +
+                       " outbox events: " + finished.error().message;
+    }
+    s.publish_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    s.finish_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+    return s;
+  };
+
+  std::unique_ptr<OutboxClaim> current;
   for (;;) {
     if (Clock::now() >= deadline) {
       report.budget_exhausted = true;
       break;
     }
-    const auto claim_started = Clock::now();
-    auto claim = store.claim_batch(claim_options);
-    if (!claim) {
-      report.store_error = "cannot claim outbox events: " + claim.error().message;
-      break;
-    }
-    const std::vector<OutboxEvent>& events = (*claim)->events();
-    report.last_batch_full = events.size() >= claim_options.limit;
-    if (events.empty()) break;
+    if (!current) current = claim_batch();
+    if (!current) break;  // nothing pending, or the store failed
     ++report.batches;
+    const double this_claim_ms = claim_ms;
 
-    // Unknown event types are settled here and never reach the publisher.
-    std::vector<DeliveryOutcome> outcomes;
-    std::vector<OutgoingMessage> messages;
-    messages.reserve(events.size());
-    for (const OutboxEvent& e : events) {
-      if (auto topic = topic_for(e.event_type, ctx_.config.kafka.topic_prefix)) {
-        messages.push_back(message_for(e, std::move(*topic)));
-      } else {
-        outcomes.push_back({e.id, false, "unknown event type " + e.event_type + ": no topic", true});
-      }
-    }
-    const auto publish_started = Clock::now();
-    std::size_t delivered = 0;
-    std::size_t not_delivered = 0;
-    std::string publish_error;
-    if (!messages.empty()) {
-      for (DeliveryOutcome& o : publisher().publish(messages, publish_wait(deadline))) {
-        (o.delivered ? delivered : not_delivered) += 1;
-        if (!o.delivered && publish_error.empty()) publish_error = o.error;
-        outcomes.push_back(std::move(o));
-      }
-    }
-
-    const auto finish_started = Clock::now();
-    if (auto finished = (*claim)->finish(outcomes, now_utc()); !finished) {
-      // What was delivered stays pending and goes out again later: consumers de-duplicate on
-      // eventId (DESIGN.md: at least once).
-      report.store_error = "cannot record the delivery of " + std::to_string(outcomes.size()) +
-                           " outbox events: " + finished.error().message;
-      break;
+    std::unique_ptr<OutboxClaim> next;
+    Settled s;
+    if (overlap) {
+      auto settling = std::async(std::launch::async, [&, claim = current.get()] { return settle(*claim); });
+      if (Clock::now() < deadline) next = claim_batch();
+      s = settling.get();
+    } else {
+      s = settle(*current);
     }
 
     if (ctx_.log.enabled(LogLevel::Debug)) {
-      auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-      ctx_.log.debug("outbox batch", {{"events", events.size()},
-                                      {"delivered", delivered},
-                                      {"claim_ms", ms(publish_started - claim_started)},
-                                      {"publish_ms", ms(finish_started - publish_started)},
-                                      {"finish_ms", ms(Clock::now() - finish_started)}});
+      ctx_.log.debug("outbox batch", {{"events", current->events().size()},
+                                      {"delivered", s.delivered},
+                                      {"claim_ms", this_claim_ms},
+                                      {"publish_ms", s.publish_ms},
+                                      {"finish_ms", s.finish_ms}});
+    }
+    if (s.finish_error) {
+      report.store_error = s.finish_error;
+      break;
     }
 
     std::unordered_map<std::string_view, int> retries;
-    for (const OutboxEvent& e : events) retries[e.id] = e.retry_count;
-    for (const DeliveryOutcome& o : outcomes) {
+    for (const OutboxEvent& e : current->events()) retries[e.id] = e.retry_count;
+    for (const DeliveryOutcome& o : s.outcomes) {
       ++report.processed;
       if (o.delivered) {
         ++report.succeeded;
@@ -146,12 +191,17 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
         claim_options.exclude_ids.push_back(o.event_id);  // retried next run, not in a loop
       }
     }
-    if (!outcomes.empty() && delivered == 0 && not_delivered > 0) {
+    current.reset();
+    if (s.delivered == 0 && s.not_delivered > 0) {
       report.publisher_stalled = publisher_stalled_ = true;
       ctx_.log.warn("kafka took none of a batch; the rest waits for the next run",
-                    {{"failed", not_delivered}, {"lastError", publish_error}});
-      break;
+                    {{"failed", s.not_delivered}, {"lastError", s.publish_error}});
+      break;  // `next`, if any, is released unchanged
     }
+    if (report.store_error) break;  // the overlapping claim failed
+    // An empty overlapping claim may only mean that the rest waited behind the batch just
+    // finished: the loop claims once more before concluding there is nothing left.
+    current = std::move(next);
 
     if (progress_ && Clock::now() >= next_progress) {
       progress_(report);
@@ -163,7 +213,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     nlohmann::json fields = to_json(report);
     fields["seconds"] = seconds;
-    fields["publisher"] = publisher().describe();
+    fields["publisher"] = out.describe();
     ctx_.log.log(report.store_error ? LogLevel::Error : LogLevel::Info, "outbox relay run", fields);
   }
   return report;
