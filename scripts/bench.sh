@@ -5,7 +5,8 @@
 #
 #   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--wide-conns C]
 #                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
-#                    [--profile perf|callgrind] [--no-micro] [--no-relay] [--no-lambda] [--keep]
+#                    [--profile perf|callgrind] [--with-relay] [--no-micro] [--no-relay]
+#                    [--no-lambda] [--keep]
 # The two sides alternate, R rounds of S seconds each (ceiling, tbpay, ceiling, tbpay, ...), so
 # that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
 set -euo pipefail
@@ -28,8 +29,9 @@ micro=1
 relay=1
 lambda=1
 keep=0
+with_relay=0
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;
@@ -46,6 +48,7 @@ while [ $# -gt 0 ]; do
     --no-relay) relay=0; shift ;;
     --no-lambda) lambda=0; shift ;;
     --keep) keep=1; shift ;;
+    --with-relay) with_relay=1; shift ;;
     -h|--help) usage ;;
     *) echo "bench: unknown option $1" >&2; usage ;;
   esac
@@ -121,6 +124,8 @@ set -a
 . config/dev.env  # demo keys, not secrets: the same ones sign and verify
 set +a
 export LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+export EVENTS_FILE=$out/events.jsonl  # where serve's relay would publish (no Kafka here)
+unset KAFKA_BROKERS
 
 log "tbpay migrate --lookup-index"
 "$tbpay" migrate --lookup-index >"$out/migrate.log" 2>&1 || { cat "$out/migrate.log" >&2; die "migrate"; }
@@ -147,6 +152,10 @@ SELECT md5(:'seed' || ':id:' || i)::uuid::text,
        timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds',
        timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds'
   FROM generate_series(1, :total) AS i;
+-- `tbpay serve` runs the outbox relay beside its server; the ceiling has none (the relay has
+-- its own bench). New events are born published, so that the relay's idle poll finds
+-- nothing, on both sides alike (--with-relay turns this off for tbpay's rounds).
+ALTER TABLE outbox ALTER COLUMN published SET DEFAULT true;
 -- The same conditions for both sides: no autovacuum starting in the middle of one of them.
 ALTER TABLE payments SET (autovacuum_enabled = false);
 ALTER TABLE outbox SET (autovacuum_enabled = false);
@@ -295,19 +304,28 @@ tbpay_round() {  # $1 round
   first=$(main_first "$r"); last=$(main_last "$r")
   settle
   log "round $r tbpay: wrk -t $threads -c $conns -d ${duration}s (payments $first..$last); load $(loadavg)"
-  local perf_pid="" cpu0 cpu1
+  local perf_pid="" stat_pid="" cpu0 cpu1
   if [ "$profile" = perf ] && [ "$r" = "$rounds" ]; then
+    # Where the time goes: samples of every process, and tbpay's system calls and context
+    # switches (on this VM they, not tbpay's own code, dominate its CPU).
     perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
     perf_pid=$!
+    local events=raw_syscalls:sys_enter,context-switches,task-clock
+    for sc in recvmsg sendmsg recvfrom sendto poll epoll_wait epoll_ctl futex write timerfd_settime getpid; do
+      events+=,syscalls:sys_enter_$sc
+    done
+    perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration" >/dev/null 2>&1 &
+    stat_pid=$!
   fi
   local pg0 pg1
   pg0=$(pg_cpu_ticks)
+  [ "$with_relay" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
   cpu0=$(cpu_ticks "$tbpay_pid")
   run_wrk "$conns" "$duration" "$out/callbacks-main-$r.tsv" "$w"
   cpu1=$(cpu_ticks "$tbpay_pid")
   pg1=$(pg_cpu_ticks)
   main_pg_ticks=$((main_pg_ticks + pg1 - pg0)); main_client_ticks=$((main_client_ticks + $(cat "$out/.ticks")))
-  [ -z "$perf_pid" ] || wait "$perf_pid" || true
+  [ -z "$perf_pid" ] || wait "$perf_pid" "$stat_pid" || true
   local ok fail sock secs exhausted completed events
   ok=$(value bench_success "$w"); fail=$(value bench_failure "$w")
   sock=$(value bench_socket_errors "$w"); secs=$(value bench_seconds "$w")
@@ -326,13 +344,23 @@ tbpay_round() {  # $1 round
     main_committed="no: round $r: $ok successes, $completed completed, $events events"
   fi
   [ "$exhausted" = 0 ] || main_committed="no: round $r ran out of callbacks, raise --payments"
+  if [ "$with_relay" = 1 ]; then
+    # The relay's backlog drains before the next ceiling round starts, not during it.
+    psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT true'
+    local waited=0 pending
+    while pending=$(psql -At "$dburl" -c 'SELECT count(*) FROM outbox WHERE NOT published') && [ "$pending" -gt 0 ]; do
+      [ "$waited" -lt 600 ] || die "the relay left $pending events unpublished for 60 s"
+      sleep 0.1; waited=$((waited + 1))
+    done
+    relay_lag+=("$(awk -v w="$waited" 'BEGIN { printf "%.1f", w / 10 }')")
+  fi
   log "round $r tbpay: $(value bench_rps "$w") rps, p50 $(value bench_p50_ms "$w") ms, p99 $(value bench_p99_ms "$w") ms, $fail failed, completed $completed, events $events"
 }
 
 ceil_tx=0; ceil_all_tx=0; ceil_secs=0; ceil_ok=yes; ceil_rounds=(); ceil_pg_ticks=0; ceil_client_ticks=0
 main_pg_ticks=0; main_client_ticks=0
 main_ok=0; main_fail=0; main_sock=0; main_completed=0; main_events=0; main_secs=0
-main_cpu_ticks=0; main_committed=yes; main_rounds=(); main_p50s=(); main_p99s=()
+main_cpu_ticks=0; relay_lag=(); main_committed=yes; main_rounds=(); main_p50s=(); main_p99s=()
 : >"$out/ceiling-latency-us.txt"
 load_start=$(loadavg)
 start_tbpay tbpay.log "$profile"
@@ -381,13 +409,13 @@ fi
 relay_line="not built yet (bench/relay_bench)"
 relay_rate=""; relay_single=""; relay_ratio=""
 if [ "$relay" = 1 ] && [ -x "$bench_bin/relay_bench" ]; then
-  log "relay: bench/relay_bench"
-  if "$bench_bin/relay_bench" >"$out/relay_bench.txt" 2>&1; then
+  log "relay: bench/relay_bench (its own database on the same server)"
+  if "$bench_bin/relay_bench" --server-url "$url" >"$out/relay_bench.txt" 2>"$out/relay_bench.log"; then
     relay_rate=$(value relay_events_per_s "$out/relay_bench.txt")
     relay_single=$(value relay_one_at_a_time_events_per_s "$out/relay_bench.txt")
     relay_line=""
   else
-    relay_line="relay_bench failed (see $out/relay_bench.txt)"
+    relay_line="relay_bench failed (see $out/relay_bench.log)"
   fi
 fi
 lambda_line="not built yet (scripts/bench-lambda.sh)"
@@ -416,7 +444,11 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
   printf '%-34s %-28s %s\n' "measure" "value" "aim / check"
   printf '%-34s %-28s %s\n' "----------------------------------" "----------------------------" "-----------"
   printf '%-34s %-28s %s\n' "ceiling: pgbench tps (c=$conns)" "$ceil_tps" "p50 $ceil_p50 ms, p99 $ceil_p99 ms; committed: $ceil_ok"
-  printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns)" "$main_rps" "$main_ok ok, $main_fail failed, $main_sock socket errors"
+  if [ "$with_relay" = 1 ]; then
+    printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns), relay ON" "$main_rps" "$main_ok ok, $main_fail failed, $main_sock socket errors; relay backlog gone ${relay_lag[*]} s after each round"
+  else
+    printf '%-34s %-28s %s\n' "tbpay rps (wrk c=$conns)" "$main_rps" "$main_ok ok, $main_fail failed, $main_sock socket errors; serve's relay idle"
+  fi
   printf '%-34s %-28s %s\n' "ratio tbpay / ceiling" "$ratio" ">= 0.85: $(verdict "$(ge "$ratio" 0.85)")"
   printf '%-34s %-28s %s\n' "  per round: ceiling tps" "${ceil_rounds[*]}" ""
   printf '%-34s %-28s %s\n' "  per round: tbpay rps" "${main_rounds[*]}" ""
@@ -456,8 +488,18 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
 } | tee "$out/summary.txt"
 
 if [ "$profile" = perf ]; then
-  perf report -i "$out/perf.data" --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12 >"$out/perf-by-process.txt" || true
-  perf report -i "$out/perf.data" --comm tbpay --no-children --sort dso,symbol --stdio 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | grep '%' | head -60 >"$out/perf-tbpay.txt" || true
-  log "profile: $out/perf-by-process.txt, $out/perf-tbpay.txt"
+  perf report -i "$out/perf.data" --sort comm --stdio -g none 2>/dev/null | grep '%' | head -12 >"$out/perf-by-process.txt" || true
+  perf report -i "$out/perf.data" --comm tbpay --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
+    grep '%' | head -60 | cut -c1-160 >"$out/perf-tbpay.txt" || true
+  # perf stat attaches a little after wrk starts: count per libpq send (one per callback).
+  n=$(awk '$2 == "syscalls:sys_enter_sendto" { gsub(/,/, "", $1); print $1 }' "$out/perf-stat-tbpay.txt")
+  {
+    echo "tbpay, last round, per callback ($n callbacks while perf stat was attached):"
+    awk -v n="$n" '$2 ~ /^(raw_syscalls|syscalls|context-switches)/ { gsub(/,/, "", $1); printf "  %-36s %6.2f\n", $2, $1 / n }
+                   $2 == "msec" && $3 == "task-clock" { gsub(/,/, "", $1); printf "  %-36s %6.0f us\n", "cpu (task-clock)", $1 * 1000 / n }' \
+      "$out/perf-stat-tbpay.txt"
+    echo "CPU samples by process (all of the machine, last tbpay round):"
+    sed 's/^/  /' "$out/perf-by-process.txt"
+  } | tee "$out/profile.txt"
+  log "profile: $out/profile.txt, $out/perf-tbpay.txt (symbols)"
 fi
