@@ -107,6 +107,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 url=$(scripts/pg-throwaway.sh start "$pgdir")
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
