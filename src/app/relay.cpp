@@ -4,6 +4,7 @@
 #include <future>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "app/event_topics.h"
 #include "context/context.h"
@@ -178,6 +179,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
 
     std::unordered_map<std::string_view, int> retries;
     for (const OutboxEvent& e : current->events()) retries[e.id] = e.retry_count;
+    std::unordered_set<std::string_view> failed_now;
     for (const DeliveryOutcome& o : s.outcomes) {
       ++report.processed;
       if (o.delivered) {
@@ -189,7 +191,16 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       } else {
         ++report.failed;
         claim_options.exclude_ids.push_back(o.event_id);  // retried next run, not in a loop
+        failed_now.insert(o.event_id);
       }
+    }
+    // The overlapping claim could take an event of this batch that failed and was released
+    // just before (it did not know yet to exclude it): then it goes back untouched, and the
+    // next claim, which knows, is made afresh.
+    if (next && !failed_now.empty() &&
+        std::any_of(next->events().begin(), next->events().end(),
+                    [&](const OutboxEvent& e) { return failed_now.contains(e.id); })) {
+      next.reset();
     }
     current.reset();
     if (s.delivered == 0 && s.not_delivered > 0) {
