@@ -8,14 +8,14 @@
 // The server defaults to TEST_DATABASE_URL, else DATABASE_URL (its database is not touched: a
 // new one is created beside it and dropped at the end). Prints `key=value` lines for
 // scripts/bench.sh, then a short table.
+#include <sys/resource.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -45,7 +45,8 @@ std::string shell_quote(const std::string& s) {
 
 // psql for what the stores do not do: creating databases, seeding in one statement.
 std::string psql(const std::string& url, const std::string& sql) {
-  const std::string command = "psql -X -q -At -v ON_ERROR_STOP=1 " + shell_quote(url) + " -c " + shell_quote(sql) + " 2>&1";
+  const std::string command =
+      "psql -X -q -At -v ON_ERROR_STOP=1 " + shell_quote(url) + " -c " + shell_quote(sql) + " 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   std::string out;
   char buffer[4096];
@@ -60,8 +61,10 @@ std::string with_database(const std::string& server_url, const std::string& name
   std::string base = server_url.substr(0, query);
   std::string rest = query == std::string::npos ? "" : server_url.substr(query);
   auto slash = base.rfind('/');
-  if (slash == std::string::npos || slash < base.find("//") + 2) base += "/";
-  else base = base.substr(0, slash + 1);
+  if (slash == std::string::npos || slash < base.find("//") + 2)
+    base += "/";
+  else
+    base = base.substr(0, slash + 1);
   return base + name + rest;
 }
 
@@ -71,14 +74,16 @@ void seed(const std::string& url, long n) {
   psql(url, "TRUNCATE outbox");
   psql(url, R"sql(
 INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
-SELECT gen_random_uuid()::text, 'payment-' || (i % )sql" + std::to_string(std::max(1L, n / 2)) + R"sql(),
+SELECT gen_random_uuid()::text, 'payment-' || (i % )sql" +
+                std::to_string(std::max(1L, n / 2)) + R"sql(),
        'Payment', CASE WHEN i % 10 = 0 THEN 'PAYMENT_FAILED' ELSE 'PAYMENT_COMPLETED' END,
        jsonb_build_object('order_code', 'TB-BENCH-' || i, 'payment_id', 'payment-' || i,
                           'amount_cents', 150000 + i, 'currency', 'VND', 'provider', 'ZALOPAY',
                           'transaction_id', '251213_TB-BENCH-' || i,
                           'completed_at', '2025-12-13T06:05:18.385Z'),
        now()::timestamp(3) - interval '1 hour' + i * interval '1 millisecond'
-  FROM generate_series(1, )sql" + std::to_string(n) + ") AS i");
+  FROM generate_series(1, )sql" +
+                std::to_string(n) + ") AS i");
   psql(url, "VACUUM ANALYZE outbox");  // a live table has statistics
 }
 
@@ -116,7 +121,8 @@ Cpu cpu_now(const std::string& server_url, const std::string& database) {
   getrusage(RUSAGE_SELF, &self);
   c.relay = static_cast<double>(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
             static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
-  std::istringstream pids(psql(server_url, "SELECT pid FROM pg_stat_activity WHERE datname = '" + database + "'"));
+  std::istringstream pids(
+      psql(server_url, "SELECT pid FROM pg_stat_activity WHERE datname = '" + database + "'"));
   for (std::string pid; std::getline(pids, pid);)
     if (!pid.empty()) c.postgres += process_cpu_seconds(std::stoi(pid));
   return c;
@@ -127,7 +133,9 @@ struct Measure {
   double seconds = 0;
   Cpu cpu;  // used during the run
   double rate() const { return seconds > 0 ? static_cast<double>(events) / seconds : 0; }
-  double us_per_event(double cpu_seconds) const { return events > 0 ? cpu_seconds * 1e6 / static_cast<double>(events) : 0; }
+  double us_per_event(double cpu_seconds) const {
+    return events > 0 ? cpu_seconds * 1e6 / static_cast<double>(events) : 0;
+  }
 };
 
 // Runs `f`, which returns a Measure without CPU figures, and adds them.
@@ -147,7 +155,8 @@ Measure batched(Context& ctx, EventPublisher& publisher, long expected) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (r.store_error) throw std::runtime_error(*r.store_error);
   if (r.succeeded != expected)
-    throw std::runtime_error("batched relay published " + std::to_string(r.succeeded) + " of " + std::to_string(expected));
+    throw std::runtime_error("batched relay published " + std::to_string(r.succeeded) + " of " +
+                             std::to_string(expected));
   Measure m;
   m.events = r.succeeded;
   m.seconds = seconds;
@@ -168,12 +177,17 @@ Measure one_at_a_time(Context& ctx, EventPublisher& publisher, double budget_sec
     if (!claim) throw std::runtime_error(claim.error().message);
     if ((*claim)->events().empty()) break;
     const OutboxEvent& e = (*claim)->events().front();
-    OutgoingMessage msg{e.id, e.event_type == "PAYMENT_FAILED" ? "payment.failed" : "payment.completed",
-                        e.aggregate_id, e.payload,
-                        {{"eventId", e.id}, {"eventType", e.event_type}, {"aggregateType", e.aggregate_type},
+    OutgoingMessage msg{e.id,
+                        e.event_type == "PAYMENT_FAILED" ? "payment.failed" : "payment.completed",
+                        e.aggregate_id,
+                        e.payload,
+                        {{"eventId", e.id},
+                         {"eventType", e.event_type},
+                         {"aggregateType", e.aggregate_type},
                          {"content-type", "application/json"}}};
     const auto outcomes = publisher.publish(std::span(&msg, 1), std::chrono::seconds(10));
-    if (auto done = (*claim)->finish(outcomes, now_utc()); !done) throw std::runtime_error(done.error().message);
+    if (auto done = (*claim)->finish(outcomes, now_utc()); !done)
+      throw std::runtime_error(done.error().message);
     if (!outcomes[0].delivered) throw std::runtime_error("one-at-a-time: " + outcomes[0].error);
     ++m.events;
   }
@@ -183,21 +197,30 @@ Measure one_at_a_time(Context& ctx, EventPublisher& publisher, double budget_sec
 
 Options parse(int argc, char** argv) {
   Options o;
-  if (const char* u = std::getenv("TEST_DATABASE_URL")) o.server_url = u;
-  else if (const char* d = std::getenv("DATABASE_URL")) o.server_url = d;
+  if (const char* u = std::getenv("TEST_DATABASE_URL"))
+    o.server_url = u;
+  else if (const char* d = std::getenv("DATABASE_URL"))
+    o.server_url = d;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--events") o.events = std::stol(next());
-    else if (a == "--batch") o.batch = std::stoi(next());
-    else if (a == "--single-seconds") o.single_seconds = std::stod(next());
-    else if (a == "--server-url") o.server_url = next();
-    else throw std::runtime_error("unknown option " + a + " (see the comment at the top of bench/relay_bench.cpp)");
+    if (a == "--events")
+      o.events = std::stol(next());
+    else if (a == "--batch")
+      o.batch = std::stoi(next());
+    else if (a == "--single-seconds")
+      o.single_seconds = std::stod(next());
+    else if (a == "--server-url")
+      o.server_url = next();
+    else
+      throw std::runtime_error("unknown option " + a +
+                               " (see the comment at the top of bench/relay_bench.cpp)");
   }
-  if (o.server_url.empty()) throw std::runtime_error("no PostgreSQL server: set TEST_DATABASE_URL or pass --server-url");
+  if (o.server_url.empty())
+    throw std::runtime_error("no PostgreSQL server: set TEST_DATABASE_URL or pass --server-url");
   return o;
 }
 
@@ -211,7 +234,10 @@ int main(int argc, char** argv) {
     struct Drop {
       std::string server, name;
       ~Drop() {
-        try { psql(server, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); } catch (...) {}
+        try {
+          psql(server, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        } catch (...) {
+        }
       }
     } drop{o.server_url, name};
     const std::string url = with_database(o.server_url, name);
@@ -220,24 +246,28 @@ int main(int argc, char** argv) {
     config.database_url = url;
     config.outbox_batch_size = o.batch;
     auto ctx = make_context(config);
-    ctx->log = Logger(std::getenv("RELAY_BENCH_DEBUG") ? LogLevel::Debug : LogLevel::Warn, "/dev/stderr");
+    ctx->log =
+        Logger(std::getenv("RELAY_BENCH_DEBUG") ? LogLevel::Debug : LogLevel::Warn, "/dev/stderr");
     if (auto m = ctx->db->schema().migrate(); !m) throw std::runtime_error(m.error().message);
 
     kafka::EmbeddedCluster cluster(1);
-    std::fprintf(stderr, "relay_bench: %ld events, batch %d, PostgreSQL %s, mock cluster %s\n", o.events, o.batch,
-                 ctx->db->describe().c_str(), cluster.bootstrap().c_str());
+    std::fprintf(stderr, "relay_bench: %ld events, batch %d, PostgreSQL %s, mock cluster %s\n",
+                 o.events, o.batch, ctx->db->describe().c_str(), cluster.bootstrap().c_str());
 
     seed(url, o.events);
     kafka::KafkaPublisher batched_publisher(mock_settings(cluster), ctx->log);
     batched_publisher.ready(std::chrono::seconds(10));  // connected before the clock starts
-    const Measure b = with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
+    const Measure b =
+        with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
 
     seed(url, o.events);
     kafka::ProducerSettings single = mock_settings(cluster);
     single.linger = std::chrono::milliseconds(0);  // nothing to batch: do not wait for more
     kafka::KafkaPublisher single_publisher(single, ctx->log);
     single_publisher.ready(std::chrono::seconds(10));
-    const Measure s = with_cpu(o.server_url, name, [&] { return one_at_a_time(*ctx, single_publisher, o.single_seconds); });
+    const Measure s = with_cpu(o.server_url, name, [&] {
+      return one_at_a_time(*ctx, single_publisher, o.single_seconds);
+    });
 
     std::printf("relay_events=%ld\n", b.events);
     std::printf("relay_seconds=%.3f\n", b.seconds);
@@ -250,15 +280,19 @@ int main(int argc, char** argv) {
     std::printf("relay_cpu_us_per_event=%.1f\n", b.us_per_event(b.cpu.relay));
     std::printf("relay_postgres_cpu_us_per_event=%.1f\n", b.us_per_event(b.cpu.postgres));
     std::printf("relay_one_at_a_time_cpu_us_per_event=%.1f\n", s.us_per_event(s.cpu.relay));
-    std::printf("relay_one_at_a_time_postgres_cpu_us_per_event=%.1f\n", s.us_per_event(s.cpu.postgres));
-    std::printf("\nbatched:        %ld events in %.2f s = %.0f events/s (batches of %d)\n", b.events, b.seconds,
-                b.rate(), o.batch);
-    std::printf("one at a time:  %ld events in %.2f s = %.0f events/s (same backlog, first %.0f s)\n", s.events,
-                s.seconds, s.rate(), o.single_seconds);
-    std::printf("ratio:          %.1fx\n", s.rate() > 0 ? b.rate() / s.rate() : 0.0);
-    std::printf("CPU per event:  batched %.1f us relay + %.1f us PostgreSQL; one at a time %.1f us + %.1f us\n",
-                b.us_per_event(b.cpu.relay), b.us_per_event(b.cpu.postgres), s.us_per_event(s.cpu.relay),
+    std::printf("relay_one_at_a_time_postgres_cpu_us_per_event=%.1f\n",
                 s.us_per_event(s.cpu.postgres));
+    std::printf("\nbatched:        %ld events in %.2f s = %.0f events/s (batches of %d)\n",
+                b.events, b.seconds, b.rate(), o.batch);
+    std::printf(
+        "one at a time:  %ld events in %.2f s = %.0f events/s (same backlog, first %.0f s)\n",
+        s.events, s.seconds, s.rate(), o.single_seconds);
+    std::printf("ratio:          %.1fx\n", s.rate() > 0 ? b.rate() / s.rate() : 0.0);
+    std::printf(
+        "CPU per event:  batched %.1f us relay + %.1f us PostgreSQL; one at a time %.1f us + %.1f "
+        "us\n",
+        b.us_per_event(b.cpu.relay), b.us_per_event(b.cpu.postgres), s.us_per_event(s.cpu.relay),
+        s.us_per_event(s.cpu.postgres));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "relay_bench: %s\n", e.what());

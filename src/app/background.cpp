@@ -76,9 +76,9 @@ void clean_up_daily(std::stop_token stop, Context& ctx, Metrics& metrics,
     const CleanupReport report = cleanup.run(now_utc());
     record(metrics, report);
     // A run the database interrupted is tried again within the hour, not tomorrow.
-    const auto next = report.store_error
-                          ? std::min<std::chrono::milliseconds>(options.cleanup_every, std::chrono::hours(1))
-                          : options.cleanup_every;
+    const auto next = report.store_error ? std::min<std::chrono::milliseconds>(
+                                               options.cleanup_every, std::chrono::hours(1))
+                                         : options.cleanup_every;
     if (!pause(stop, next)) return;
   }
 }

@@ -73,10 +73,9 @@ CleanupReport OutboxCleanup::run(Timestamp now) {
                         {"lastError", e.last_error.value_or("")},
                         {"createdAt", to_iso8601(e.created_at)}});
     }
-    ctx_.log.error("dead outbox events: inspect with `tbpay outbox dead`, retry with `tbpay outbox requeue`",
-                   {{"alert", true},
-                    {"dead", report.dead},
-                    {"events", listed}});
+    ctx_.log.error(
+        "dead outbox events: inspect with `tbpay outbox dead`, retry with `tbpay outbox requeue`",
+        {{"alert", true}, {"dead", report.dead}, {"events", listed}});
   }
   nlohmann::json fields = to_json(report);
   fields["cutoff"] = to_iso8601(cutoff);

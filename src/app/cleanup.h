@@ -24,8 +24,8 @@ struct CleanupReport {
   std::vector<OutboxEvent> dead_events;    // the oldest few, for the alert line
   std::optional<std::string> store_error;  // the database failed: the run stopped there
 };
-// {"deleted", "dead", "stats": {"total", "published", "pending", "dead", "oldest_pending_age_minutes"}}
-// plus "error" when the run stopped early.
+// {"deleted", "dead", "stats": {"total", "published", "pending", "dead",
+// "oldest_pending_age_minutes"}} plus "error" when the run stopped early.
 nlohmann::json to_json(const CleanupReport& r);
 // {"total", "published", "pending", "dead", "oldest_pending_age_minutes"}
 nlohmann::json to_json(const OutboxStats& s);

@@ -54,7 +54,8 @@ nlohmann::json to_json(const RelayReport& r) {
 
 OutboxRelay::OutboxRelay(Context& ctx) : ctx_(ctx), publisher_(nullptr) {}
 
-OutboxRelay::OutboxRelay(Context& ctx, EventPublisher& publisher) : ctx_(ctx), publisher_(&publisher) {}
+OutboxRelay::OutboxRelay(Context& ctx, EventPublisher& publisher)
+    : ctx_(ctx), publisher_(&publisher) {}
 
 EventPublisher& OutboxRelay::publisher() { return publisher_ ? *publisher_ : ctx_.publisher(); }
 
@@ -91,7 +92,8 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   if (publisher_stalled_) {
     if (auto ready = publisher().ready(kReadyProbe); !ready) {
       report.publisher_stalled = true;
-      ctx_.log.debug("publisher still unavailable; nothing claimed", {{"error", ready.error().message}});
+      ctx_.log.debug("publisher still unavailable; nothing claimed",
+                     {{"error", ready.error().message}});
       return report;
     }
     publisher_stalled_ = false;
@@ -122,7 +124,8 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       if (auto topic = topic_for(e.event_type, ctx_.config.kafka.topic_prefix))
         messages.push_back(message_for(e, std::move(*topic)));
       else
-        s.outcomes.push_back({e.id, false, "unknown event type " + e.event_type + ": no topic", true});
+        s.outcomes.push_back(
+            {e.id, false, "unknown event type " + e.event_type + ": no topic", true});
     }
     const auto t0 = Clock::now();
     if (!messages.empty()) {
@@ -158,7 +161,8 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     std::unique_ptr<OutboxClaim> next;
     Settled s;
     if (overlap) {
-      auto settling = std::async(std::launch::async, [&, claim = current.get()] { return settle(*claim); });
+      auto settling =
+          std::async(std::launch::async, [&, claim = current.get()] { return settle(*claim); });
       if (Clock::now() < deadline) next = claim_batch();
       s = settling.get();
     } else {

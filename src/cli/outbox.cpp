@@ -48,14 +48,15 @@ int relay(double budget_seconds) {
   auto ctx = open_context();
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
-  const auto deadline =
-      budget_seconds > 0
-          ? started + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget_seconds))
-          : Clock::time_point::max();
+  const auto deadline = budget_seconds > 0
+                            ? started + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(budget_seconds))
+                            : Clock::time_point::max();
   OutboxRelay relay(*ctx);
   relay.on_progress([started](const RelayReport& r) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    std::fprintf(stderr, "relay: %lld processed (%lld published, %lld failed, %lld dead), %.0f events/s\n",
+    std::fprintf(stderr,
+                 "relay: %lld processed (%lld published, %lld failed, %lld dead), %.0f events/s\n",
                  static_cast<long long>(r.processed), static_cast<long long>(r.succeeded),
                  static_cast<long long>(r.failed), static_cast<long long>(r.dead),
                  seconds > 0 ? static_cast<double>(r.processed) / seconds : 0.0);
@@ -100,7 +101,9 @@ int requeue(const std::vector<std::string>& ids) {
   auto ctx = open_context();
   auto n = ctx->db->outbox().requeue(ids, ctx->config.outbox_max_retries);
   if (!n) return fail("cannot requeue dead events", n.error());
-  ctx->log.info("dead outbox events requeued", {{"requeued", *n}, {"requested", ids.empty() ? "all" : std::to_string(ids.size())}});
+  ctx->log.info(
+      "dead outbox events requeued",
+      {{"requeued", *n}, {"requested", ids.empty() ? "all" : std::to_string(ids.size())}});
   print({{"requeued", *n}});
   return 0;
 }
@@ -110,25 +113,31 @@ int requeue(const std::vector<std::string>& ids) {
 void add_outbox(CLI::App& app, ExitCode& exit) {
   auto budget = std::make_shared<double>(0);
   auto* relay_cmd = app.add_subcommand(
-      "relay", "Publish pending outbox events to Kafka (or the JSON-lines file) in batches until "
-               "none is left or the budget is spent; prints {processed, succeeded, failed, dead}");
-  relay_cmd->add_option("--budget", *budget, "stop starting new batches after this many seconds (0: no limit)")
+      "relay",
+      "Publish pending outbox events to Kafka (or the JSON-lines file) in batches until "
+      "none is left or the budget is spent; prints {processed, succeeded, failed, dead}");
+  relay_cmd
+      ->add_option("--budget", *budget,
+                   "stop starting new batches after this many seconds (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   relay_cmd->callback([budget, &exit] { exit.value = relay(*budget); });
 
-  app.add_subcommand("cleanup",
-                     "Delete published events older than OUTBOX_RETENTION_DAYS in chunks and report "
-                     "dead events; prints {deleted, dead, stats}")
+  app.add_subcommand(
+         "cleanup",
+         "Delete published events older than OUTBOX_RETENTION_DAYS in chunks and report "
+         "dead events; prints {deleted, dead, stats}")
       ->callback([&exit] { exit.value = cleanup(); });
 
-  auto* outbox = app.add_subcommand("outbox", "Inspect the outbox and give dead events a new chance");
+  auto* outbox =
+      app.add_subcommand("outbox", "Inspect the outbox and give dead events a new chance");
   outbox->require_subcommand(1);
   outbox->add_subcommand("stats", "Counts: total, published, pending, dead; oldest pending age")
       ->callback([&exit] { exit.value = stats(); });
 
   auto limit = std::make_shared<std::size_t>(100);
   auto* dead_cmd = outbox->add_subcommand(
-      "dead", "List dead events (failed OUTBOX_MAX_RETRIES times or unknown type) with their last error");
+      "dead",
+      "List dead events (failed OUTBOX_MAX_RETRIES times or unknown type) with their last error");
   dead_cmd->add_option("--limit", *limit, "at most this many, oldest first")->default_val(100);
   dead_cmd->callback([limit, &exit] { exit.value = dead(*limit); });
 
@@ -140,7 +149,8 @@ void add_outbox(CLI::App& app, ExitCode& exit) {
   auto* all_opt = requeue_cmd->add_flag("--all-dead", *all_dead, "every dead event");
   ids_opt->excludes(all_opt);
   requeue_cmd->callback([ids, all_dead, &exit] {
-    if (ids->empty() && !*all_dead) throw CLI::ValidationError("requeue", "give event ids or --all-dead");
+    if (ids->empty() && !*all_dead)
+      throw CLI::ValidationError("requeue", "give event ids or --all-dead");
     exit.value = requeue(*ids);
   });
 }

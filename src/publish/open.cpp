@@ -11,9 +11,9 @@ std::unique_ptr<EventPublisher> open_publisher(const Config& config, const Logge
   if (config.kafka.brokers == "embedded") {
     auto cluster = std::make_unique<kafka::EmbeddedCluster>();
     const std::string bootstrap = cluster->bootstrap();
-    log.info("embedded kafka cluster started",
-             {{"bootstrap", bootstrap},
-              {"watch", "kcat -b " + bootstrap + " -C -t payment.completed"}});
+    log.info(
+        "embedded kafka cluster started",
+        {{"bootstrap", bootstrap}, {"watch", "kcat -b " + bootstrap + " -C -t payment.completed"}});
     // The embedded cluster speaks plaintext without authentication, whatever KAFKA_SSL says.
     kafka::ProducerSettings settings;
     settings.bootstrap_servers = bootstrap;

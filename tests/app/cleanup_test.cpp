@@ -58,9 +58,9 @@ class CleanupTest : public ::testing::TestWithParam<Engine> {
 TEST_P(CleanupTest, DeletesOnlyPublishedEventsPastRetentionInBoundedChunks) {
   std::set<std::string> kept;
   for (int i = 0; i < 25; ++i) seed(now - days(12), true, now - days(8) - hours(i));
-  kept.insert(seed(now - days(12), true, now - days(6)));                // published, within retention
+  kept.insert(seed(now - days(12), true, now - days(6)));  // published, within retention
   kept.insert(seed(now - days(1), true, now - hours(1)));
-  kept.insert(seed(now - days(20), false));                              // pending, however old
+  kept.insert(seed(now - days(20), false));  // pending, however old
   kept.insert(seed(now - days(20), false, {}, 3, "kafka: Local: Message timed out"));  // dead
 
   const CleanupReport report = OutboxCleanup(*ctx, 10).run(now);
@@ -97,7 +97,8 @@ TEST_P(CleanupTest, ResultHasTheDocumentedShape) {
 }
 
 TEST_P(CleanupTest, DeadEventsAreReportedInAnErrorLineWithAlertTrue) {
-  const std::string dead = seed(now - days(2), false, {}, 3, "unknown event type PAYMENT_REFUNDED: no topic");
+  const std::string dead =
+      seed(now - days(2), false, {}, 3, "unknown event type PAYMENT_REFUNDED: no topic");
   seed(now - days(1), false);
 
   const CleanupReport report = OutboxCleanup(*ctx).run(now);

@@ -42,7 +42,9 @@ class BackgroundTest : public ::testing::TestWithParam<Engine> {
     o.cleanup_every = std::chrono::hours(1);
     return o;
   }
-  std::int64_t published() { return env.db().count("SELECT count(*) FROM outbox WHERE published = true"); }
+  std::int64_t published() {
+    return env.db().count("SELECT count(*) FROM outbox WHERE published = true");
+  }
 };
 
 TEST_P(BackgroundTest, EventsCommittedWhileServingReachKafkaAndCleanupRunsOnItsOwn) {
@@ -68,7 +70,8 @@ TEST_P(BackgroundTest, EventsCommittedWhileServingReachKafkaAndCleanupRunsOnItsO
   background.stop();
 
   std::set<std::string> on_kafka;
-  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size())) on_kafka.insert(m.headers.at("eventId"));
+  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size()))
+    on_kafka.insert(m.headers.at("eventId"));
   EXPECT_EQ(on_kafka, std::set<std::string>(ids.begin(), ids.end()));
   metrics.flush();
   std::lock_guard lock(metric_mutex);
@@ -89,7 +92,8 @@ TEST_P(BackgroundTest, AfterKafkaComesBackTheWaitingEventsGoOut) {
 
   rd_kafka_mock_broker_set_up(env.cluster().mock(), 1);
 
-  EXPECT_TRUE(eventually([&] { return published() == 4; }, seconds(30))) << published() << " of 4 published";
+  EXPECT_TRUE(eventually([&] { return published() == 4; }, seconds(30)))
+      << published() << " of 4 published";
   // The outage cost each event at most the one retry of the batch it hit.
   for (const auto& r : outbox_rows(env.db())) EXPECT_LE(r.retry_count, 1) << r.id;
 }

@@ -30,12 +30,14 @@ class RelayCliTest : public ::testing::Test {
     const char* binary = std::getenv("TBPAY_BINARY");
     if (binary == nullptr) throw std::runtime_error("TBPAY_BINARY is not set (ctest sets it)");
     const std::string command = "env -i PATH=/usr/bin:/bin LOG_LEVEL=info DATABASE_URL='" +
-                                (database_url.empty() ? db.url() : database_url) + "' EVENTS_FILE='" +
-                                events_file + "' " + binary + " " + args + " 2>/dev/null";
+                                (database_url.empty() ? db.url() : database_url) +
+                                "' EVENTS_FILE='" + events_file + "' " + binary + " " + args +
+                                " 2>/dev/null";
     std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
     CommandRun run;
     std::array<char, 4096> buffer;
-    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get())) run.out.append(buffer.data(), n);
+    while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get()))
+      run.out.append(buffer.data(), n);
     const int status = pclose(pipe.release());
     run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return run;
@@ -128,8 +130,11 @@ TEST_F(RelayCliTest, AnUnreachableDatabaseExitsNonZeroWithTheErrorInTheSummary) 
   const CommandRun run = tbpay("relay", "postgresql://tbpay@127.0.0.1:1/nowhere?connect_timeout=2");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_TRUE(run.json().contains("error")) << run.out;
-  EXPECT_EQ(tbpay("outbox stats", "postgresql://tbpay@127.0.0.1:1/nowhere?connect_timeout=2").exit_code, 1);
-  EXPECT_EQ(tbpay("cleanup", "postgresql://tbpay@127.0.0.1:1/nowhere?connect_timeout=2").exit_code, 1);
+  EXPECT_EQ(
+      tbpay("outbox stats", "postgresql://tbpay@127.0.0.1:1/nowhere?connect_timeout=2").exit_code,
+      1);
+  EXPECT_EQ(tbpay("cleanup", "postgresql://tbpay@127.0.0.1:1/nowhere?connect_timeout=2").exit_code,
+            1);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ TEST(RelayConcurrency, TwoRelaysAtOnceOnPostgresPublishEachEventOnceAndInOrderPe
     std::jthread b([&] { second = OutboxRelay(*second_ctx).drain(in(std::chrono::seconds(120))); });
   }
 
-  std::printf("relays: %lld + %lld events, %lld + %lld batches\n", (long long)first.succeeded, (long long)second.succeeded, (long long)first.batches, (long long)second.batches);
+  std::printf("relays: %lld + %lld events, %lld + %lld batches\n", (long long)first.succeeded,
+              (long long)second.succeeded, (long long)first.batches, (long long)second.batches);
   EXPECT_EQ(first.failed + second.failed, 0);
   EXPECT_EQ(first.succeeded + second.succeeded, static_cast<std::int64_t>(ids.size()));
   for (const auto& r : outbox_rows(env.db())) EXPECT_TRUE(r.published) << r.id;
@@ -37,12 +38,13 @@ TEST(RelayConcurrency, TwoRelaysAtOnceOnPostgresPublishEachEventOnceAndInOrderPe
   EXPECT_EQ(distinct.size(), ids.size());
 
   // One payment, one key, one partition: offsets give Kafka's order.
-  std::sort(consumed.begin(), consumed.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  std::sort(consumed.begin(), consumed.end(),
+            [](const auto& a, const auto& b) { return a.offset < b.offset; });
   std::map<std::string, std::vector<int>> sequences;
-  for (const auto& m : consumed) sequences[m.key].push_back(nlohmann::json::parse(m.value)["sequence"]);
+  for (const auto& m : consumed)
+    sequences[m.key].push_back(nlohmann::json::parse(m.value)["sequence"]);
   ASSERT_EQ(sequences.size(), static_cast<std::size_t>(kPayments));
-  for (const auto& [key, seq] : sequences)
-    EXPECT_EQ(seq, (std::vector<int>{0, 1, 2, 3, 4})) << key;
+  for (const auto& [key, seq] : sequences) EXPECT_EQ(seq, (std::vector<int>{0, 1, 2, 3, 4})) << key;
 }
 
 }  // namespace

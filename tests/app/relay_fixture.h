@@ -25,7 +25,8 @@
 namespace tbpay::test {
 
 inline const std::vector<std::string>& payment_topics() {
-  static const std::vector<std::string> topics{"payment.completed", "payment.failed", "payment.cancelled"};
+  static const std::vector<std::string> topics{"payment.completed", "payment.failed",
+                                               "payment.cancelled"};
   return topics;
 }
 
@@ -44,7 +45,8 @@ struct OutboxRow {
 
 inline std::vector<OutboxRow> outbox_rows(TestDatabase& db) {
   std::vector<OutboxRow> rows;
-  for (const Row& r : db.query(R"(SELECT id, "aggregateId", "eventType", payload, published, "publishedAt",
+  for (const Row& r :
+       db.query(R"(SELECT id, "aggregateId", "eventType", payload, published, "publishedAt",
                                          "createdAt", "retryCount", "lastError"
                                     FROM outbox ORDER BY "createdAt", id)")) {
     OutboxRow o;
@@ -80,11 +82,12 @@ inline std::vector<std::string> seed_events(TestDatabase& db, int payments, int 
       SeedEvent ev;
       ev.aggregate_id = "payment-" + std::to_string(p);
       ev.event_type = event_type;
-      ev.payload = nlohmann::json{{"order_code", "TB-" + std::to_string(p)},
-                                  {"payment_id", ev.aggregate_id},
-                                  {"amount_cents", 150000 + p},
-                                  {"sequence", e}}
-                       .dump();
+      ev.payload = nlohmann::json{
+          {"order_code", "TB-" + std::to_string(p)},
+          {"payment_id", ev.aggregate_id},
+          {"amount_cents", 150000 + p},
+          {"sequence",
+           e}}.dump();
       ev.created_at = base + std::chrono::milliseconds(n);
       ids.push_back(insert_event(db, ev));
     }
@@ -104,9 +107,9 @@ inline void expect_matches_row(const testing::ConsumedMessage& m, const OutboxRo
   EXPECT_EQ(m.topic, topic) << r.id;
   EXPECT_EQ(m.key, r.aggregate_id) << r.id;
   EXPECT_EQ(m.headers, (std::map<std::string, std::string>{{"eventId", r.id},
-                                                            {"eventType", r.event_type},
-                                                            {"aggregateType", "Payment"},
-                                                            {"content-type", "application/json"}}))
+                                                           {"eventType", r.event_type},
+                                                           {"aggregateType", "Payment"},
+                                                           {"content-type", "application/json"}}))
       << r.id;
   EXPECT_EQ(nlohmann::json::parse(m.value), r.payload) << r.id;
 }
@@ -138,8 +141,8 @@ class RelayEnvironment {
 
   // A producer with test-friendly timings: failures are reported within a second or two,
   // reconnection after a broker comes back is quick.
-  std::unique_ptr<kafka::KafkaPublisher> publisher(std::chrono::milliseconds message_timeout =
-                                                       std::chrono::milliseconds(1500)) {
+  std::unique_ptr<kafka::KafkaPublisher> publisher(
+      std::chrono::milliseconds message_timeout = std::chrono::milliseconds(1500)) {
     kafka::ProducerSettings s;
     s.bootstrap_servers = cluster_.bootstrap();
     s.message_timeout = message_timeout;

@@ -26,7 +26,8 @@ struct Child {
 };
 
 // Starts `tbpay relay` with only the environment it needs; its output goes to `log`.
-Child start_relay(const std::string& database_url, const std::string& brokers, const std::string& log) {
+Child start_relay(const std::string& database_url, const std::string& brokers,
+                  const std::string& log) {
   const char* binary = std::getenv("TBPAY_BINARY");
   if (binary == nullptr) throw std::runtime_error("TBPAY_BINARY is not set (ctest sets it)");
   std::vector<std::string> env = {"DATABASE_URL=" + database_url, "KAFKA_BROKERS=" + brokers,
@@ -64,12 +65,14 @@ TEST(RelayKill, SigkillMidBatchRepeatedlyLosesNoEventAndRepeatsKeepTheirEventId)
   constexpr int kEventsPerPayment = 8;
   const auto ids = seed_events(env.db(), kPayments, kEventsPerPayment);
   env.db().exec("ANALYZE outbox");  // statistics, as a live table has: claims use the primary key
-  const std::string log = ::testing::TempDir() + "tbpay-relay-kill-" + std::to_string(::getpid()) + ".log";
+  const std::string log =
+      ::testing::TempDir() + "tbpay-relay-kill-" + std::to_string(::getpid()) + ".log";
   std::remove(log.c_str());
 
   std::mt19937 random(20251213);
   int killed_mid_run = 0;
-  for (int round = 0; round < 10 && published_count(env.db()) < static_cast<std::int64_t>(ids.size()); ++round) {
+  for (int round = 0;
+       round < 10 && published_count(env.db()) < static_cast<std::int64_t>(ids.size()); ++round) {
     const std::int64_t before = published_count(env.db());
     Child child = start_relay(env.db().url(), env.bootstrap(), log);
     std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(150, 900)(random)));
@@ -103,10 +106,12 @@ TEST(RelayKill, SigkillMidBatchRepeatedlyLosesNoEventAndRepeatsKeepTheirEventId)
   }
   for (const auto& id : ids) EXPECT_GE(copies[id], 1) << "lost: " << id;
   std::size_t repeats = consumed.size() - copies.size();
-  std::printf("%zu messages for %zu events (%zu sent again after a kill)\n", consumed.size(), ids.size(), repeats);
+  std::printf("%zu messages for %zu events (%zu sent again after a kill)\n", consumed.size(),
+              ids.size(), repeats);
 
   // Repeats aside, each payment's events first appear in createdAt order.
-  std::sort(consumed.begin(), consumed.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  std::sort(consumed.begin(), consumed.end(),
+            [](const auto& a, const auto& b) { return a.offset < b.offset; });
   std::map<std::string, std::vector<int>> first_seen;
   std::set<std::string> seen;
   for (const auto& m : consumed)

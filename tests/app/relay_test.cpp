@@ -25,8 +25,9 @@ class RelayTest : public ::testing::TestWithParam<Engine> {
     e.aggregate_id = aggregate;
     e.event_type = type;
     if (payload.is_null())
-      payload = {{"order_code", "TB-" + aggregate}, {"payment_id", aggregate}, {"amount_cents", 250000},
-                 {"currency", "VND"}, {"provider", "ZALOPAY"}, {"note", "Vé \"VIP\" hàng đầu"}};
+      payload = {{"order_code", "TB-" + aggregate}, {"payment_id", aggregate},
+                 {"amount_cents", 250000},          {"currency", "VND"},
+                 {"provider", "ZALOPAY"},           {"note", "Vé \"VIP\" hàng đầu"}};
     e.payload = payload.dump();
     e.created_at = now_utc() - std::chrono::hours(1) + std::chrono::minutes(minute);
     return insert_event(env.db(), e);
@@ -57,7 +58,9 @@ TEST_P(RelayTest, EachEventTypeGoesToItsTopicWithKeyHeadersAndBodyAndIsMarkedPub
   }
   const auto consumed = consume_payment_topics(env.bootstrap(), rows.size());
   ASSERT_EQ(consumed.size(), rows.size());
-  for (const auto& m : consumed) expect_matches_row(m, row(env.db(), m.headers.at("eventId")), topic_of.at(m.headers.at("eventId")));
+  for (const auto& m : consumed)
+    expect_matches_row(m, row(env.db(), m.headers.at("eventId")),
+                       topic_of.at(m.headers.at("eventId")));
 
   // The same, as a command-line consumer sees it.
   std::vector<testing::ConsumedMessage> by_kcat;
@@ -66,7 +69,9 @@ TEST_P(RelayTest, EachEventTypeGoesToItsTopicWithKeyHeadersAndBodyAndIsMarkedPub
     by_kcat.insert(by_kcat.end(), got.begin(), got.end());
   }
   ASSERT_EQ(by_kcat.size(), rows.size());
-  for (const auto& m : by_kcat) expect_matches_row(m, row(env.db(), m.headers.at("eventId")), topic_of.at(m.headers.at("eventId")));
+  for (const auto& m : by_kcat)
+    expect_matches_row(m, row(env.db(), m.headers.at("eventId")),
+                       topic_of.at(m.headers.at("eventId")));
 }
 
 TEST_P(RelayTest, TopicPrefixIsPrependedToEveryTopic) {
@@ -111,7 +116,8 @@ TEST_P(RelayTest, UnknownEventTypeIsDeadWithAClearErrorAndNeverPublished) {
 TEST_P(RelayTest, ARefusedEventGetsOneMoreRetryAndItsLastErrorAndIsNotPublished) {
   const std::string completed = seed("p-1", "PAYMENT_COMPLETED", 1);
   const std::string failed = seed("p-2", "PAYMENT_FAILED", 2);
-  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.failed", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.failed",
+                                RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   auto ctx = env.context();
   auto publisher = env.publisher();
 
@@ -132,7 +138,8 @@ TEST_P(RelayTest, ARefusedEventGetsOneMoreRetryAndItsLastErrorAndIsNotPublished)
 TEST_P(RelayTest, AFailingEventIsTriedOncePerRunNotInALoop) {
   const std::string failed = seed("p-2", "PAYMENT_FAILED", 1);
   for (int i = 0; i < 5; ++i) seed("p-ok-" + std::to_string(i), "PAYMENT_COMPLETED", 2 + i);
-  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.failed", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.failed",
+                                RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   Config config = env.config();
   config.outbox_batch_size = 2;
   auto ctx = env.context(config);
@@ -154,7 +161,8 @@ TEST_P(RelayTest, AnEventFailingItsLastRetryIsDeadAndNotRetriedUntilRequeued) {
   e.retry_count = 2;
   e.last_error = "kafka: Local: Message timed out";
   const std::string id = insert_event(env.db(), e);
-  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.completed", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.completed",
+                                RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   auto ctx = env.context();
   auto publisher = env.publisher();
 
@@ -163,7 +171,8 @@ TEST_P(RelayTest, AnEventFailingItsLastRetryIsDeadAndNotRetriedUntilRequeued) {
   EXPECT_EQ(row(env.db(), id).retry_count, 3);
 
   // Kafka is fine again, but a dead event waits for a person.
-  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.completed", RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_mock_topic_set_error(env.cluster().mock(), "payment.completed",
+                                RD_KAFKA_RESP_ERR_NO_ERROR);
   EXPECT_EQ(OutboxRelay(*ctx, *publisher).drain(in(seconds(30))).processed, 0);
   EXPECT_FALSE(row(env.db(), id).published);
 
@@ -196,7 +205,8 @@ TEST_P(RelayTest, EventsOfOnePaymentGoOutInCreatedAtOrder) {
   auto consumed = consume_payment_topics(env.bootstrap(), 4);
   ASSERT_EQ(consumed.size(), 4u);
   // One key, one partition: the offsets are the order the relay produced them in.
-  std::sort(consumed.begin(), consumed.end(), [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  std::sort(consumed.begin(), consumed.end(),
+            [](const auto& a, const auto& b) { return a.offset < b.offset; });
   std::vector<int> sequence_of_p1;
   for (const auto& m : consumed)
     if (m.key == "p-1") sequence_of_p1.push_back(nlohmann::json::parse(m.value)["sequence"]);
@@ -267,7 +277,8 @@ TEST_P(RelayTest, KafkaDownMarksNothingPublishedAndEverythingGoesOutOnceItIsBack
   EXPECT_EQ(back.succeeded, 40);
   for (const auto& r : outbox_rows(env.db())) EXPECT_TRUE(r.published) << r.id;
   std::set<std::string> on_kafka;
-  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size())) on_kafka.insert(m.headers.at("eventId"));
+  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size()))
+    on_kafka.insert(m.headers.at("eventId"));
   for (const auto& id : ids) EXPECT_TRUE(on_kafka.count(id)) << id;
 }
 
@@ -277,7 +288,8 @@ TEST_P(RelayTest, RefusedProduceRequestsMarkNothingPublishedAndEverythingGoesOut
   auto publisher = env.publisher();
   ASSERT_TRUE(publisher->ready(seconds(5)).ok());
   std::vector<rd_kafka_resp_err_t> errors(1000, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
-  rd_kafka_mock_push_request_errors_array(env.cluster().mock(), 0 /* Produce */, errors.size(), errors.data());
+  rd_kafka_mock_push_request_errors_array(env.cluster().mock(), 0 /* Produce */, errors.size(),
+                                          errors.data());
   OutboxRelay relay(*ctx, *publisher);
 
   const RelayReport refused = relay.drain(in(seconds(30)));
@@ -295,7 +307,8 @@ TEST_P(RelayTest, RefusedProduceRequestsMarkNothingPublishedAndEverythingGoesOut
   EXPECT_EQ(after.succeeded, 10);
   for (const auto& r : outbox_rows(env.db())) EXPECT_TRUE(r.published);
   std::set<std::string> on_kafka;
-  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size())) on_kafka.insert(m.headers.at("eventId"));
+  for (const auto& m : consume_payment_topics(env.bootstrap(), ids.size()))
+    on_kafka.insert(m.headers.at("eventId"));
   for (const auto& id : ids) EXPECT_TRUE(on_kafka.count(id)) << id;
 }
 
@@ -304,8 +317,10 @@ TEST_P(RelayTest, WithoutBrokersEventsAreAppendedAsDocumentedJsonLines) {
   const std::string cancelled = seed("p-2", "PaymentCancelled", 2);
   Config config = env.config();
   config.kafka.brokers.clear();
-  config.events_file = ::testing::TempDir() + "tbpay-relay-" + to_string(GetParam()) + "/var/events.jsonl";
-  std::filesystem::remove_all(std::filesystem::path(config.events_file).parent_path().parent_path());
+  config.events_file =
+      ::testing::TempDir() + "tbpay-relay-" + to_string(GetParam()) + "/var/events.jsonl";
+  std::filesystem::remove_all(
+      std::filesystem::path(config.events_file).parent_path().parent_path());
   auto ctx = env.context(config);
 
   EXPECT_EQ(OutboxRelay(*ctx).drain(in(seconds(30))).succeeded, 2);
@@ -317,14 +332,19 @@ TEST_P(RelayTest, WithoutBrokersEventsAreAppendedAsDocumentedJsonLines) {
   for (const auto& line : lines) {
     const OutboxRow r = row(env.db(), line["headers"]["eventId"]);
     EXPECT_TRUE(r.published);
-    EXPECT_EQ(line, (nlohmann::json{{"topic", r.id == completed ? "payment.completed" : "payment.cancelled"},
-                                    {"key", r.aggregate_id},
-                                    {"headers", {{"eventId", r.id}, {"eventType", r.event_type},
-                                                 {"aggregateType", "Payment"}, {"content-type", "application/json"}}},
-                                    {"value", r.payload}}));
+    EXPECT_EQ(line, (nlohmann::json{
+                        {"topic", r.id == completed ? "payment.completed" : "payment.cancelled"},
+                        {"key", r.aggregate_id},
+                        {"headers",
+                         {{"eventId", r.id},
+                          {"eventType", r.event_type},
+                          {"aggregateType", "Payment"},
+                          {"content-type", "application/json"}}},
+                        {"value", r.payload}}));
   }
   (void)cancelled;
-  std::filesystem::remove_all(std::filesystem::path(config.events_file).parent_path().parent_path());
+  std::filesystem::remove_all(
+      std::filesystem::path(config.events_file).parent_path().parent_path());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, RelayTest, ::testing::ValuesIn(all_engines()), EngineName{});

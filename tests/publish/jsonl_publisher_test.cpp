@@ -20,8 +20,9 @@ namespace fs = std::filesystem;
 class JsonLinesPublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("tbpay-jsonl-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = fs::temp_directory_path() /
+          ("tbpay-jsonl-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
   }
   void TearDown() override { fs::remove_all(dir); }
@@ -34,8 +35,13 @@ class JsonLinesPublisherTest : public ::testing::Test {
   }
 
   static OutgoingMessage message(std::string id, std::string value) {
-    return {id, "payment.completed", "payment-1", std::move(value),
-            {{"eventId", id}, {"eventType", "PAYMENT_COMPLETED"}, {"aggregateType", "Payment"},
+    return {id,
+            "payment.completed",
+            "payment-1",
+            std::move(value),
+            {{"eventId", id},
+             {"eventType", "PAYMENT_COMPLETED"},
+             {"aggregateType", "Payment"},
              {"content-type", "application/json"}}};
   }
 
@@ -45,8 +51,9 @@ class JsonLinesPublisherTest : public ::testing::Test {
 TEST_F(JsonLinesPublisherTest, WritesOneDocumentedLinePerEventCreatingTheDirectory) {
   const fs::path file = dir / "var" / "events.jsonl";
   jsonl::JsonLinesPublisher publisher(file);
-  const std::vector<OutgoingMessage> batch = {message("e1", R"({"order_code":"TB-1","amount_cents":5000})"),
-                                              message("e2", R"({"order_code":"TB-2"})")};
+  const std::vector<OutgoingMessage> batch = {
+      message("e1", R"({"order_code":"TB-1","amount_cents":5000})"),
+      message("e2", R"({"order_code":"TB-2"})")};
 
   const auto outcomes = publisher.publish(batch, std::chrono::seconds(1));
 
@@ -64,8 +71,10 @@ TEST_F(JsonLinesPublisherTest, WritesOneDocumentedLinePerEventCreatingTheDirecto
 
 TEST_F(JsonLinesPublisherTest, AppendsAcrossBatchesAndPublishers) {
   const fs::path file = dir / "events.jsonl";
-  jsonl::JsonLinesPublisher(file).publish(std::vector{message("e1", "{}")}, std::chrono::seconds(1));
-  jsonl::JsonLinesPublisher(file).publish(std::vector{message("e2", "{}")}, std::chrono::seconds(1));
+  jsonl::JsonLinesPublisher(file).publish(std::vector{message("e1", "{}")},
+                                          std::chrono::seconds(1));
+  jsonl::JsonLinesPublisher(file).publish(std::vector{message("e2", "{}")},
+                                          std::chrono::seconds(1));
   const auto got = lines(file);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0]["headers"]["eventId"], "e1");
@@ -75,8 +84,8 @@ TEST_F(JsonLinesPublisherTest, AppendsAcrossBatchesAndPublishers) {
 TEST_F(JsonLinesPublisherTest, APayloadThatIsNotJsonFailsAloneAndWritesNothing) {
   const fs::path file = dir / "events.jsonl";
   jsonl::JsonLinesPublisher publisher(file);
-  const auto outcomes = publisher.publish(std::vector{message("bad", "{not json"), message("good", "{}")},
-                                          std::chrono::seconds(1));
+  const auto outcomes = publisher.publish(
+      std::vector{message("bad", "{not json"), message("good", "{}")}, std::chrono::seconds(1));
   EXPECT_FALSE(outcomes[0].delivered);
   EXPECT_NE(outcomes[0].error.find("JSON"), std::string::npos);
   EXPECT_TRUE(outcomes[1].delivered);
@@ -103,7 +112,8 @@ TEST_F(JsonLinesPublisherTest, IsTheDefaultWhenNoBrokersAreConfigured) {
   config.events_file = (dir / "var" / "events.jsonl").string();
   auto publisher = open_publisher(config, Logger(LogLevel::Error));
   EXPECT_EQ(publisher->describe(), "file " + config.events_file);
-  EXPECT_TRUE(publisher->publish(std::vector{message("e1", "{}")}, std::chrono::seconds(1))[0].delivered);
+  EXPECT_TRUE(
+      publisher->publish(std::vector{message("e1", "{}")}, std::chrono::seconds(1))[0].delivered);
   EXPECT_EQ(lines(config.events_file).size(), 1u);
 }
 
@@ -111,7 +121,8 @@ TEST(OpenPublisher, EmbeddedStartsAnInProcessClusterAndProducesToIt) {
   Config config;
   config.kafka.brokers = "embedded";
   auto publisher = open_publisher(config, Logger(LogLevel::Error));
-  EXPECT_EQ(publisher->describe().rfind("kafka (embedded) 127.0.0.1:", 0), 0u) << publisher->describe();
+  EXPECT_EQ(publisher->describe().rfind("kafka (embedded) 127.0.0.1:", 0), 0u)
+      << publisher->describe();
   OutgoingMessage m{"e1", "payment.completed", "k", "{}", {{"eventId", "e1"}}};
   EXPECT_TRUE(publisher->publish(std::vector{m}, std::chrono::seconds(10))[0].delivered);
 }

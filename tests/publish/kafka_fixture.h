@@ -37,7 +37,9 @@ inline void set(rd_kafka_conf_t* conf, const char* name, const std::string& valu
 }
 
 struct PartitionListRelease {
-  void operator()(rd_kafka_topic_partition_list_t* p) const { rd_kafka_topic_partition_list_destroy(p); }
+  void operator()(rd_kafka_topic_partition_list_t* p) const {
+    rd_kafka_topic_partition_list_destroy(p);
+  }
 };
 struct MessageRelease {
   void operator()(rd_kafka_message_t* p) const { rd_kafka_message_destroy(p); }
@@ -50,10 +52,9 @@ struct MetadataRelease {
 
 // Every message on `topics`, read from the beginning without a consumer group, stopping once
 // every partition is at its end and at least `at_least` messages arrived (or after `timeout`).
-inline std::vector<ConsumedMessage> consume_all(const std::string& bootstrap,
-                                                const std::vector<std::string>& topics,
-                                                std::size_t at_least = 0,
-                                                std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+inline std::vector<ConsumedMessage> consume_all(
+    const std::string& bootstrap, const std::vector<std::string>& topics, std::size_t at_least = 0,
+    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   kafka::ConfHandle conf(rd_kafka_conf_new());
@@ -77,12 +78,14 @@ inline std::vector<ConsumedMessage> consume_all(const std::string& bootstrap,
       e = rd_kafka_metadata(consumer.get(), 0, topic.get(), &raw, 5000);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     }
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error("metadata: " + std::string(rd_kafka_err2str(e)));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("metadata: " + std::string(rd_kafka_err2str(e)));
     std::unique_ptr<const rd_kafka_metadata_t, detail::MetadataRelease> md(raw);
     for (int t = 0; t < md->topic_cnt; ++t) {
       if (md->topics[t].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // never produced to
       for (int p = 0; p < md->topics[t].partition_cnt; ++p)
-        rd_kafka_topic_partition_list_add(assignment.get(), name.c_str(), md->topics[t].partitions[p].id)
+        rd_kafka_topic_partition_list_add(assignment.get(), name.c_str(),
+                                          md->topics[t].partitions[p].id)
             ->offset = RD_KAFKA_OFFSET_BEGINNING;
     }
   }
@@ -100,7 +103,8 @@ inline std::vector<ConsumedMessage> consume_all(const std::string& bootstrap,
     return true;
   };
   while (Clock::now() < deadline && !(all_at_end() && out.size() >= at_least)) {
-    std::unique_ptr<rd_kafka_message_t, detail::MessageRelease> m(rd_kafka_consumer_poll(consumer.get(), 100));
+    std::unique_ptr<rd_kafka_message_t, detail::MessageRelease> m(
+        rd_kafka_consumer_poll(consumer.get(), 100));
     if (!m) continue;
     const std::string topic = rd_kafka_topic_name(m->rkt);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -120,7 +124,9 @@ inline std::vector<ConsumedMessage> consume_all(const std::string& bootstrap,
       const char* name = nullptr;
       const void* value = nullptr;
       size_t size = 0;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i)
         c.headers[name] = std::string(static_cast<const char*>(value), size);
     }
     out.push_back(std::move(c));
@@ -140,7 +146,8 @@ inline std::vector<std::string> topic_names(const std::string& bootstrap) {
   if (!client) throw std::runtime_error(std::string("client: ") + err);
   conf.release();
   const rd_kafka_metadata_t* raw = nullptr;
-  if (auto e = rd_kafka_metadata(client.get(), 1, nullptr, &raw, 10000); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (auto e = rd_kafka_metadata(client.get(), 1, nullptr, &raw, 10000);
+      e != RD_KAFKA_RESP_ERR_NO_ERROR)
     throw std::runtime_error(std::string("metadata: ") + rd_kafka_err2str(e));
   std::unique_ptr<const rd_kafka_metadata_t, detail::MetadataRelease> md(raw);
   std::vector<std::string> names;
@@ -150,15 +157,18 @@ inline std::vector<std::string> topic_names(const std::string& bootstrap) {
 
 // The same, read by the kcat command-line client (`kcat -C -J -e`). Throws when kcat is not
 // installed: the tests must not pass without it.
-inline std::vector<ConsumedMessage> consume_with_kcat(const std::string& bootstrap, const std::string& topic) {
+inline std::vector<ConsumedMessage> consume_with_kcat(const std::string& bootstrap,
+                                                      const std::string& topic) {
   if (std::system("command -v kcat >/dev/null 2>&1") != 0)
     throw std::runtime_error("kcat is not installed (scripts/deps.sh installs it)");
-  const std::string command = "kcat -b " + bootstrap + " -C -t " + topic + " -e -q -J -m 30 -X log_level=3 2>&1";
+  const std::string command =
+      "kcat -b " + bootstrap + " -C -t " + topic + " -e -q -J -m 30 -X log_level=3 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   if (!pipe) throw std::runtime_error("cannot run kcat");
   std::string output;
   std::array<char, 65536> buffer;
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get())) output.append(buffer.data(), n);
+  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe.get()))
+    output.append(buffer.data(), n);
   std::vector<ConsumedMessage> out;
   size_t start = 0;
   while (start < output.size()) {
@@ -176,7 +186,8 @@ inline std::vector<ConsumedMessage> consume_with_kcat(const std::string& bootstr
     if (j["key"].is_string()) c.key = j["key"];
     if (j["payload"].is_string()) c.value = j["payload"];
     if (j.contains("headers"))
-      for (size_t i = 0; i + 1 < j["headers"].size(); i += 2) c.headers[j["headers"][i]] = j["headers"][i + 1];
+      for (size_t i = 0; i + 1 < j["headers"].size(); i += 2)
+        c.headers[j["headers"][i]] = j["headers"][i + 1];
     out.push_back(std::move(c));
   }
   return out;

@@ -30,7 +30,8 @@ OutgoingMessage message(std::string id, std::string topic, std::string key, std:
   return m;
 }
 
-std::vector<OutgoingMessage> messages(int n, const std::string& topic, const std::string& prefix = "e") {
+std::vector<OutgoingMessage> messages(int n, const std::string& topic,
+                                      const std::string& prefix = "e") {
   std::vector<OutgoingMessage> out;
   for (int i = 0; i < n; ++i)
     out.push_back(message(prefix + std::to_string(i), topic, "payment-" + std::to_string(i % 7),
@@ -71,10 +72,10 @@ TEST_F(KafkaPublisherTest, EveryMessageReachesItsTopicWithKeyHeadersAndValue) {
     EXPECT_EQ(outcomes[i].event_id, batch[i].event_id);
     EXPECT_TRUE(outcomes[i].delivered) << outcomes[i].error;
   }
-  for (auto reader : {+[](const std::string& bootstrap, const std::string& topic) {
+  for (auto reader : {+[](const std::string&bootstrap, const std::string&topic) {
                         return testing::consume_all(bootstrap, {topic}, 1);
                       },
-                      +[](const std::string& bootstrap, const std::string& topic) {
+                      +[](const std::string&bootstrap, const std::string&topic) {
                         return testing::consume_with_kcat(bootstrap, topic);
                       }}) {
     std::vector<ConsumedMessage> got = reader(cluster.bootstrap(), "payment.completed");
@@ -82,13 +83,15 @@ TEST_F(KafkaPublisherTest, EveryMessageReachesItsTopicWithKeyHeadersAndValue) {
     got.insert(got.end(), more.begin(), more.end());
     ASSERT_EQ(got.size(), batch.size());
     for (const OutgoingMessage& sent : batch) {
-      auto it = std::find_if(got.begin(), got.end(),
-                             [&](const ConsumedMessage& c) { return c.headers.at("eventId") == sent.event_id; });
+      auto it = std::find_if(got.begin(), got.end(), [&](const ConsumedMessage& c) {
+        return c.headers.at("eventId") == sent.event_id;
+      });
       ASSERT_NE(it, got.end()) << sent.event_id;
       EXPECT_EQ(it->topic, sent.topic);
       EXPECT_EQ(it->key, sent.key);
       EXPECT_EQ(it->value, sent.value);
-      EXPECT_EQ(it->headers, (std::map<std::string, std::string>(sent.headers.begin(), sent.headers.end())));
+      EXPECT_EQ(it->headers,
+                (std::map<std::string, std::string>(sent.headers.begin(), sent.headers.end())));
     }
   }
 }
@@ -97,7 +100,8 @@ TEST_F(KafkaPublisherTest, MessagesOfOneKeyKeepTheirOrderOnTheirPartition) {
   kafka::KafkaPublisher publisher(settings(), log);
   std::vector<OutgoingMessage> batch;
   for (int i = 0; i < 30; ++i)
-    batch.push_back(message("o" + std::to_string(i), "payment.completed", "payment-1", std::to_string(i)));
+    batch.push_back(
+        message("o" + std::to_string(i), "payment.completed", "payment-1", std::to_string(i)));
 
   ASSERT_EQ(delivered(publisher.publish(batch, std::chrono::seconds(10))), batch.size());
 
@@ -109,7 +113,9 @@ TEST_F(KafkaPublisherTest, MessagesOfOneKeyKeepTheirOrderOnTheirPartition) {
 TEST_F(KafkaPublisherTest, BrokerDownMeansNothingDeliveredThenEverythingOnceItIsBack) {
   kafka::KafkaPublisher publisher(settings(milliseconds(1500)), log);
   // Connected and topic known first, as in a running relay.
-  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"), std::chrono::seconds(10))), 1u);
+  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"),
+                                        std::chrono::seconds(10))),
+            1u);
   rd_kafka_mock_broker_set_down(cluster.mock(), 1);
 
   const auto batch = messages(20, "payment.completed");
@@ -123,14 +129,16 @@ TEST_F(KafkaPublisherTest, BrokerDownMeansNothingDeliveredThenEverythingOnceItIs
   rd_kafka_mock_broker_set_up(cluster.mock(), 1);
   const auto after = publisher.publish(batch, std::chrono::seconds(10));
   EXPECT_EQ(delivered(after), batch.size());
-  const auto got = testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size() + 1);
+  const auto got =
+      testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size() + 1);
   std::set<std::string> ids;
   for (const auto& c : got) ids.insert(c.headers.at("eventId"));
   for (const auto& m : batch) EXPECT_TRUE(ids.count(m.event_id)) << m.event_id;
 }
 
 // What a relay's next run does: try again until Kafka takes them.
-std::size_t delivered_eventually(kafka::KafkaPublisher& publisher, const std::vector<OutgoingMessage>& batch) {
+std::size_t delivered_eventually(kafka::KafkaPublisher& publisher,
+                                 const std::vector<OutgoingMessage>& batch) {
   std::size_t n = 0;
   for (int attempt = 0; attempt < 40 && n < batch.size(); ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(milliseconds(250));
@@ -141,10 +149,13 @@ std::size_t delivered_eventually(kafka::KafkaPublisher& publisher, const std::ve
 
 TEST_F(KafkaPublisherTest, RefusedWritesAreReportedFailedWithTheBrokersReasonThenGoThrough) {
   kafka::KafkaPublisher publisher(settings(milliseconds(3000)), log);
-  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.failed", "warm"), std::chrono::seconds(10))), 1u);
+  ASSERT_EQ(
+      delivered(publisher.publish(messages(1, "payment.failed", "warm"), std::chrono::seconds(10))),
+      1u);
   // Every produce request refused, more often than the batch needs requests.
   std::vector<rd_kafka_resp_err_t> errors(50, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
-  rd_kafka_mock_push_request_errors_array(cluster.mock(), 0 /* Produce */, errors.size(), errors.data());
+  rd_kafka_mock_push_request_errors_array(cluster.mock(), 0 /* Produce */, errors.size(),
+                                          errors.data());
   const auto batch = messages(5, "payment.failed");
 
   const auto outcomes = publisher.publish(batch, std::chrono::seconds(10));
@@ -161,10 +172,13 @@ TEST_F(KafkaPublisherTest, RefusedWritesAreReportedFailedWithTheBrokersReasonThe
 
 TEST_F(KafkaPublisherTest, WritesRefusedForLongerThanTheMessageTimeoutFailThenGoThrough) {
   kafka::KafkaPublisher publisher(settings(milliseconds(1500)), log);
-  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"), std::chrono::seconds(10))), 1u);
+  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"),
+                                        std::chrono::seconds(10))),
+            1u);
   // A retriable refusal: librdkafka keeps retrying until the message times out.
   std::vector<rd_kafka_resp_err_t> errors(500, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
-  rd_kafka_mock_push_request_errors_array(cluster.mock(), 0 /* Produce */, errors.size(), errors.data());
+  rd_kafka_mock_push_request_errors_array(cluster.mock(), 0 /* Produce */, errors.size(),
+                                          errors.data());
   const auto batch = messages(5, "payment.completed");
 
   const auto outcomes = publisher.publish(batch, std::chrono::seconds(10));
@@ -175,7 +189,8 @@ TEST_F(KafkaPublisherTest, WritesRefusedForLongerThanTheMessageTimeoutFailThenGo
   }
   rd_kafka_mock_clear_request_errors(cluster.mock(), 0);
   EXPECT_EQ(delivered_eventually(publisher, batch), batch.size());
-  const auto got = testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size() + 1);
+  const auto got =
+      testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size() + 1);
   std::set<std::string> ids;
   for (const auto& c : got) ids.insert(c.headers.at("eventId"));
   for (const auto& m : batch) EXPECT_TRUE(ids.count(m.event_id)) << m.event_id;
@@ -183,7 +198,8 @@ TEST_F(KafkaPublisherTest, WritesRefusedForLongerThanTheMessageTimeoutFailThenGo
 
 TEST_F(KafkaPublisherTest, ATopicInErrorFailsOnlyItsMessages) {
   kafka::KafkaPublisher publisher(settings(milliseconds(2000)), log);
-  rd_kafka_mock_topic_set_error(cluster.mock(), "payment.cancelled", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  rd_kafka_mock_topic_set_error(cluster.mock(), "payment.cancelled",
+                                RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
   auto batch = messages(4, "payment.completed");
   auto refused = messages(3, "payment.cancelled", "c");
   batch.insert(batch.end(), refused.begin(), refused.end());
@@ -191,12 +207,15 @@ TEST_F(KafkaPublisherTest, ATopicInErrorFailsOnlyItsMessages) {
   const auto outcomes = publisher.publish(batch, std::chrono::seconds(10));
 
   for (std::size_t i = 0; i < batch.size(); ++i)
-    EXPECT_EQ(outcomes[i].delivered, batch[i].topic == "payment.completed") << batch[i].event_id << " " << outcomes[i].error;
+    EXPECT_EQ(outcomes[i].delivered, batch[i].topic == "payment.completed")
+        << batch[i].event_id << " " << outcomes[i].error;
 }
 
 TEST_F(KafkaPublisherTest, NoReportWithinTheWaitIsAFailureAndPublishReturnsInTime) {
   kafka::KafkaPublisher publisher(settings(), log);
-  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"), std::chrono::seconds(10))), 1u);
+  ASSERT_EQ(delivered(publisher.publish(messages(1, "payment.completed", "warm"),
+                                        std::chrono::seconds(10))),
+            1u);
   rd_kafka_mock_broker_set_rtt(cluster.mock(), 1, 5000);
 
   const auto outcomes = publisher.publish(messages(10, "payment.completed"), milliseconds(300));
@@ -205,7 +224,9 @@ TEST_F(KafkaPublisherTest, NoReportWithinTheWaitIsAFailureAndPublishReturnsInTim
   EXPECT_EQ(delivered(outcomes), 0u);
   for (const auto& o : outcomes) EXPECT_FALSE(o.error.empty());
   rd_kafka_mock_broker_set_rtt(cluster.mock(), 1, 0);
-  EXPECT_EQ(delivered(publisher.publish(messages(10, "payment.completed", "n"), std::chrono::seconds(15))), 10u);
+  EXPECT_EQ(delivered(publisher.publish(messages(10, "payment.completed", "n"),
+                                        std::chrono::seconds(15))),
+            10u);
 }
 
 TEST_F(KafkaPublisherTest, IsReadyOnlyWhileABrokerAnswers) {
@@ -227,7 +248,8 @@ TEST_F(KafkaPublisherTest, AFullLocalQueueIsWaitedOutNotFailed) {
 
   const auto batch = messages(300, "payment.completed");
   EXPECT_EQ(delivered(publisher.publish(batch, std::chrono::seconds(20))), batch.size());
-  EXPECT_EQ(testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size()).size(), batch.size());
+  EXPECT_EQ(testing::consume_all(cluster.bootstrap(), {"payment.completed"}, batch.size()).size(),
+            batch.size());
 }
 
 TEST_F(KafkaPublisherTest, AcceptsEverySecuritySettingTheEnvironmentCanAskFor) {
@@ -239,7 +261,8 @@ TEST_F(KafkaPublisherTest, AcceptsEverySecuritySettingTheEnvironmentCanAskFor) {
       env.sasl = sasl;
       env.username = "relay";
       env.password = "secret";
-      EXPECT_NO_THROW(kafka::KafkaPublisher(kafka::producer_settings(env, cluster.bootstrap()), log))
+      EXPECT_NO_THROW(
+          kafka::KafkaPublisher(kafka::producer_settings(env, cluster.bootstrap()), log))
           << ssl << " " << static_cast<int>(sasl);
     }
   }

@@ -63,7 +63,8 @@ std::vector<DeliveryOutcome> JsonLinesPublisher::publish(std::span<const Outgoin
     }
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [name, text] : m.headers) headers[name] = text;
-    nlohmann::json line = {{"topic", m.topic}, {"key", m.key}, {"headers", headers}, {"value", value}};
+    nlohmann::json line = {
+        {"topic", m.topic}, {"key", m.key}, {"headers", headers}, {"value", value}};
     lines += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     lines += '\n';
     outcomes[i].delivered = true;  // provisional: confirmed below once the lines are on disk

@@ -15,10 +15,14 @@ constexpr milliseconds kPurgeGrace{2'000};
 
 const char* mechanism_name(SaslMechanism m) {
   switch (m) {
-    case SaslMechanism::Plain: return "PLAIN";
-    case SaslMechanism::ScramSha256: return "SCRAM-SHA-256";
-    case SaslMechanism::ScramSha512: return "SCRAM-SHA-512";
-    case SaslMechanism::None: break;
+    case SaslMechanism::Plain:
+      return "PLAIN";
+    case SaslMechanism::ScramSha256:
+      return "SCRAM-SHA-256";
+    case SaslMechanism::ScramSha512:
+      return "SCRAM-SHA-512";
+    case SaslMechanism::None:
+      break;
   }
   return "";
 }
@@ -161,12 +165,11 @@ rd_kafka_resp_err_t KafkaPublisher::produce(const OutgoingMessage& m, std::uint6
   if (rkt == nullptr) return rd_kafka_last_error();
   HeadersHandle headers(rd_kafka_headers_new(m.headers.size()));
   for (const auto& [name, value] : m.headers)
-    rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()),
-                        value.data(), static_cast<ssize_t>(value.size()));
+    rd_kafka_header_add(headers.get(), name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                        static_cast<ssize_t>(value.size()));
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(m.key.data(), m.key.size()),
       RD_KAFKA_V_VALUE(const_cast<char*>(m.value.data()), m.value.size()),
       RD_KAFKA_V_HEADERS(headers.get()),
       RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(sequence))),
@@ -188,7 +191,8 @@ void KafkaPublisher::settle(Batch& batch, std::size_t index, bool delivered, std
 }
 
 void KafkaPublisher::on_delivery(const rd_kafka_message_t& message) {
-  const auto sequence = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message._private));
+  const auto sequence =
+      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message._private));
   Batch* batch = current_;
   if (batch == nullptr || sequence < batch->first ||
       sequence >= batch->first + batch->outcomes.size()) {
@@ -212,7 +216,8 @@ std::vector<DeliveryOutcome> KafkaPublisher::publish(std::span<const OutgoingMes
   batch.outcomes.resize(messages.size());
   batch.reported.assign(messages.size(), false);
   batch.waiting = messages.size();
-  for (std::size_t i = 0; i < messages.size(); ++i) batch.outcomes[i].event_id = messages[i].event_id;
+  for (std::size_t i = 0; i < messages.size(); ++i)
+    batch.outcomes[i].event_id = messages[i].event_id;
 
   rd_kafka_t* rk = nullptr;
   try {
@@ -240,7 +245,9 @@ std::vector<DeliveryOutcome> KafkaPublisher::publish(std::span<const OutgoingMes
   // serves the delivery reports as they arrive. Nothing else is outstanding (see below), so
   // flush returns when this batch is settled.
   while (batch.waiting > 0 && Clock::now() < deadline)
-    rd_kafka_flush(rk, static_cast<int>(std::min<milliseconds>(left_until(deadline), milliseconds(100)).count()));
+    rd_kafka_flush(
+        rk,
+        static_cast<int>(std::min<milliseconds>(left_until(deadline), milliseconds(100)).count()));
 
   if (batch.waiting > 0) {
     // Out of time: withdraw what is still queued or in flight, so that every message gets a
@@ -258,7 +265,8 @@ std::vector<DeliveryOutcome> KafkaPublisher::publish(std::span<const OutgoingMes
   char reason[512];
   if (const auto fatal = rd_kafka_fatal_error(rk, reason, sizeof reason);
       fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log_.error("kafka producer fatal error", {{"error", rd_kafka_err2name(fatal)}, {"reason", reason}});
+    log_.error("kafka producer fatal error",
+               {{"error", rd_kafka_err2name(fatal)}, {"reason", reason}});
   }
   return std::move(batch.outcomes);
 }
