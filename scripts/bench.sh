@@ -60,6 +60,9 @@ die() { log "FAILED: $*"; exit 1; }
 for tool in wrk pgbench psql python3 curl; do
   command -v "$tool" >/dev/null || die "$tool not found (make deps)"
 done
+# Only the profiles need these; they are not in scripts/deps.sh.
+[ "$profile" != perf ] || command -v perf >/dev/null || die "perf not found (apt-get install linux-perf)"
+[ "$profile" != callgrind ] || command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
 
 out=${out:-$root/var/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
