@@ -10,7 +10,11 @@ namespace {
 //  candidate  the payment the callback names: by provider + transaction id, else (ZaloPay) by
 //             the order code taken from app_trans_id;
 //  target     that row, locked. Concurrent deliveries of one callback queue here; each sees
-//             the status the previous one committed;
+//             the status the previous one committed. `at`, the transition's time, is the
+//             writer's clock ($9) but always after the transition it would follow (GREATEST
+//             skips NULLs): a callback that waited for the lock may carry an earlier clock
+//             reading than the one it waited for, and the relay publishes a payment's events
+//             in createdAt order;
 //  moved      the transition, only if the amount matches and the locked row's status is one
 //             the state machine lets move to the outcome ($6, from can_transition());
 //  event      the outbox row, only if it moved. Payload fields as core/event_payload.cpp.
@@ -27,7 +31,9 @@ WITH candidate AS (
 ),
 target AS (
     SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider,
-           p."providerTransactionId", p.status
+           p."providerTransactionId", p.status,
+           GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
+                    p."cancelledAt" + interval '1 millisecond') AS at
       FROM payments p
      WHERE p.id = (SELECT id FROM candidate)
        FOR UPDATE
@@ -35,10 +41,10 @@ target AS (
 moved AS (
     UPDATE payments p
        SET status = $5::"PaymentStatus",
-           "updatedAt" = $9::timestamp(3),
-           "completedAt" = CASE WHEN $5::"PaymentStatus" = 'COMPLETED' THEN $9::timestamp(3)
+           "updatedAt" = t.at,
+           "completedAt" = CASE WHEN $5::"PaymentStatus" = 'COMPLETED' THEN t.at
                                 ELSE p."completedAt" END,
-           "failedAt" = CASE WHEN $5::"PaymentStatus" = 'FAILED' THEN $9::timestamp(3)
+           "failedAt" = CASE WHEN $5::"PaymentStatus" = 'FAILED' THEN t.at
                              ELSE p."failedAt" END
       FROM target t
      WHERE p.id = t.id
@@ -58,13 +64,13 @@ event AS (
            || CASE WHEN $7::text <> '' THEN jsonb_build_object('provider_reference', $7::text)
                    ELSE '{}'::jsonb END
            || CASE WHEN $5::"PaymentStatus" = 'FAILED'
-                   THEN jsonb_build_object('failed_at', to_char($9::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                   THEN jsonb_build_object('failed_at', to_char(t.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                                            'reason', $8::text)
-                   ELSE jsonb_build_object('completed_at', to_char($9::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                   ELSE jsonb_build_object('completed_at', to_char(t.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
               END
            || CASE WHEN t.status <> 'PENDING' THEN jsonb_build_object('previous_status', t.status)
                    ELSE '{}'::jsonb END,
-           $9::timestamp(3)
+           t.at
       FROM target t JOIN moved m ON m.id = t.id
     RETURNING id
 )

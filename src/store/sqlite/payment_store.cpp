@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <chrono>
+
 #include <nlohmann/json.hpp>
 
 #include "core/event_payload.h"
@@ -171,7 +174,13 @@ Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& reque
     out.result = TransitionResult::Duplicate;
     return out;
   }
-  const std::string at = to_sql_timestamp(request.at);
+  // The writer's clock, but always after the transition this one follows: a callback that
+  // waited for the write lock may carry an earlier clock reading than the one it waited for,
+  // and the relay publishes a payment's events in createdAt order.
+  TransitionRequest timed = request;
+  for (const auto& earlier : {payment.failed_at, payment.cancelled_at})
+    if (earlier) timed.at = std::max(timed.at, *earlier + std::chrono::milliseconds(1));
+  const std::string at = to_sql_timestamp(timed.at);
   {
     Query q(db->get(), kMove);
     q.bind(1, payment.id).bind(2, to_string(cb.outcome)).bind(3, at);
@@ -183,7 +192,7 @@ Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& reque
         .bind(2, payment.id)
         .bind(3, kAggregatePayment)
         .bind(4, event_type_for(cb.outcome))
-        .bind(5, event_payload(payment, payment.status, request))
+        .bind(5, event_payload(payment, payment.status, timed))
         .bind(6, at);
     if (auto r = q.run(); !r) return r.error();
   }
