@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
@@ -25,6 +27,7 @@ constexpr int kPayments = 600;
 constexpr int kDeliveredBefore = 100;  // completed before the outage
 constexpr int kLoadClients = 8;
 constexpr auto kOutage = 12s;
+constexpr int kKilledPayments = 1000;
 
 struct Sample {
   Clock::time_point sent, replied;
@@ -172,6 +175,69 @@ TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceA
       "(slowest %.0f ms); %zu /readyz checks all 503; RSS %ld -> %ld KiB\n",
       std::chrono::duration<double>(up_begin - down).count(), total, during[ReplyMeaning::Retry],
       slowest_ms, readyz_during.size(), rss_early, rss_late);
+}
+
+// The other face of an outage: the server stays up but ends every session (a failover, an
+// administrator's pg_terminate_backend), again and again under load. A callback may be told
+// to retry, never refused or lost; each payment completes exactly once.
+TEST(DatabaseOutage, SessionsKilledUnderLoadCostARetryAtMostAndNoPaymentTwice) {
+  test::PgTestDatabase db;
+  db.migrate();
+  TempFolder folder;
+  const auto payments = seed_payments(db.url(), "TB-KILLED-", kKilledPayments);
+  ServeUnderTest serve(tbpay_env(db.url()), folder.path());
+  const auto port = serve.port();
+
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> retries{0}, refused{0}, unsettled{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kLoadClients; ++c) {
+    clients.emplace_back([&] {
+      HttpConnection conn(port);
+      for (std::size_t k; (k = next.fetch_add(1)) < payments.size();) {
+        const auto& p = payments[k];
+        bool settled = false;
+        for (int attempt = 0; attempt < 20 && !settled; ++attempt) {
+          auto r = conn.post(webhook_path(p.provider), signed_callback(p));
+          const auto m = r ? meaning_of(p.provider, r->status, r->body) : ReplyMeaning::Other;
+          settled = m == ReplyMeaning::Success || m == ReplyMeaning::Duplicate;
+          if (m == ReplyMeaning::Retry) ++retries;
+          if (m == ReplyMeaning::Rejected || m == ReplyMeaning::Other) ++refused;
+        }
+        if (!settled) ++unsettled;
+        std::this_thread::sleep_for(5ms);  // spread over many kill rounds
+      }
+    });
+  }
+  int kills = 0, sessions_ended = 0;
+  while (next.load() < payments.size()) {
+    // (Not waiting for the sessions to be gone, as terminate_connections() does: the server
+    // opens new ones at once.)
+    sessions_ended += static_cast<int>(pg_count(std::getenv("TEST_DATABASE_URL"), R"(
+        SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid())",
+                                                {db.name()}));
+    ++kills;
+    std::this_thread::sleep_for(50ms);
+  }
+  for (auto& t : clients) t.join();
+
+  EXPECT_EQ(refused.load(), 0);
+  EXPECT_EQ(unsettled.load(), 0);
+  EXPECT_GT(sessions_ended, 0);
+  EXPECT_EQ(pg_count(db.url(), "SELECT count(*) FROM payments WHERE status = 'COMPLETED'"),
+            kKilledPayments);
+  EXPECT_EQ(pg_count(db.url(), "SELECT count(*) FROM outbox"), kKilledPayments);
+  EXPECT_EQ(pg_count(db.url(), R"(SELECT count(*) FROM payments p WHERE
+              (SELECT count(*) FROM outbox o WHERE o."aggregateId" = p.id) <> 1)"),
+            0);
+  auto ready = http_once(port, raw_request("GET", "/readyz", {}));
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  std::printf(
+      "sessions killed: %d rounds ended %d sessions; %d retry replies, %d payments completed "
+      "once\n",
+      kills, sessions_ended, retries.load(), kKilledPayments);
 }
 
 }  // namespace

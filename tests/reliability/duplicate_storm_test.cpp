@@ -136,5 +136,88 @@ TEST(DuplicateStorm, FiveConcurrentCopiesOfEveryCallbackMakeExactlyOneTransition
       meanings[ReplyMeaning::Duplicate]);
 }
 
+// The same storm where PayOS reports each payment both failed and paid (the money arrived
+// after all), the two callbacks racing, on both engines: whatever the order, each payment ends
+// COMPLETED with one PAYMENT_COMPLETED event and at most one PAYMENT_FAILED event, the failure
+// strictly earlier (the relay publishes a payment's events in createdAt order, so the order
+// service must not see "completed" before "failed"), and the completion names FAILED as its
+// previous status exactly when that failure was applied.
+class RacingCallbacks : public ::testing::TestWithParam<test::Engine> {};
+
+TEST_P(RacingCallbacks, FailureAndSuccessRacingEndCompletedWithEventsInTransitionOrder) {
+  constexpr int kRacing = 300;
+  auto db = test::make_test_database(GetParam());
+  db->migrate();
+  TempFolder folder;
+  std::vector<SeededPayment> payos;
+  for (int i = 1; i <= kRacing; ++i) {
+    SeededPayment p{"TB-RACE-" + std::to_string(i), Provider::PayOS, "", 200000 + i};
+    test::insert_payment(
+        *db, {.order_code = p.order_code, .amount_cents = p.amount, .provider = Provider::PayOS});
+    p.provider_transaction_id = db->scalar(
+        R"(SELECT "providerTransactionId" FROM payments WHERE "orderCode" = $1)", {p.order_code});
+    payos.push_back(p);
+  }
+  std::vector<std::string> bodies;
+  for (const auto& p : payos) {
+    for (int copy = 0; copy < 4; ++copy) {
+      bodies.push_back(signed_callback(p, /*failed=*/true));
+      bodies.push_back(signed_callback(p, /*failed=*/false));
+    }
+  }
+
+  ServeUnderTest serve(tbpay_env(db->url()), folder.path());
+  std::atomic<std::size_t> next{0};
+  std::atomic<int> not_ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&] {
+      HttpConnection conn(serve.port());
+      for (std::size_t k; (k = next.fetch_add(1)) < bodies.size();) {
+        auto r = conn.post("/webhook/payos", bodies[k]);
+        if (!r || meaning_of(Provider::PayOS, r->status, r->body) != ReplyMeaning::Success)
+          ++not_ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(not_ok.load(), 0);
+
+  EXPECT_EQ(db->count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'"), kRacing);
+  EXPECT_EQ(db->count(R"(SELECT count(*) FROM payments p WHERE
+              (SELECT count(*) FROM outbox o WHERE o."aggregateId" = p.id AND o."eventType" = 'PAYMENT_COMPLETED') <> 1
+              OR (SELECT count(*) FROM outbox o WHERE o."aggregateId" = p.id AND o."eventType" = 'PAYMENT_FAILED') > 1)"),
+            0);
+  const auto inverted = db->query(R"(SELECT c."aggregateId", f."createdAt", c."createdAt"
+              FROM outbox f JOIN outbox c ON c."aggregateId" = f."aggregateId"
+             WHERE f."eventType" = 'PAYMENT_FAILED' AND c."eventType" = 'PAYMENT_COMPLETED'
+               AND f."createdAt" >= c."createdAt")");
+  EXPECT_EQ(inverted.size(), 0u) << inverted.size() << " payments, e.g. " << *inverted[0][0]
+                                 << ": PAYMENT_FAILED at " << *inverted[0][1]
+                                 << ", PAYMENT_COMPLETED at " << *inverted[0][2];
+  EXPECT_EQ(db->count(R"(SELECT count(*) FROM outbox c WHERE c."eventType" = 'PAYMENT_COMPLETED'
+              AND (CASE WHEN c.payload->>'previous_status' = 'FAILED' THEN 1 ELSE 0 END) <>
+                  (CASE WHEN EXISTS (SELECT 1 FROM outbox f WHERE f."aggregateId" = c."aggregateId"
+                                        AND f."eventType" = 'PAYMENT_FAILED') THEN 1 ELSE 0 END))"),
+            0);
+  // The payment's times are its events' times.
+  EXPECT_EQ(db->count(R"(SELECT count(*) FROM payments p JOIN outbox c ON c."aggregateId" = p.id
+              WHERE c."eventType" = 'PAYMENT_COMPLETED' AND (p."completedAt" <> c."createdAt" OR p."updatedAt" <> c."createdAt"))"),
+            0);
+  EXPECT_EQ(db->count(R"(SELECT count(*) FROM payments p JOIN outbox f ON f."aggregateId" = p.id
+              WHERE f."eventType" = 'PAYMENT_FAILED' AND p."failedAt" <> f."createdAt")"),
+            0);
+  const auto failures =
+      db->count(R"(SELECT count(*) FROM outbox WHERE "eventType" = 'PAYMENT_FAILED')");
+  EXPECT_TRUE(serve.process().running());
+  std::printf(
+      "race (%s): %zu requests for %d PayOS payments; %lld failures applied before the success\n",
+      test::to_string(GetParam()).c_str(), bodies.size(), kRacing,
+      static_cast<long long>(failures));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, RacingCallbacks, ::testing::ValuesIn(test::all_engines()),
+                         test::EngineName{});
+
 }  // namespace
 }  // namespace tbpay::reliability
