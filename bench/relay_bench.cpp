@@ -3,7 +3,11 @@
 // event at a time (claim one, publish, wait for its ack, mark it: the old design), in the
 // same run, on a fresh database of the given server.
 //
-//   relay_bench [--events N] [--batch B] [--single-seconds S] [--server-url URL]
+//   relay_bench [--events N] [--batch B] [--single-seconds S] [--kafka-rtt-ms MS] [--server-url
+//   URL]
+//
+// --kafka-rtt-ms makes the mock broker answer after MS milliseconds, as a real broker across
+// the network does (loopback answers in microseconds, which flatters the one-at-a-time design).
 //
 // The server defaults to TEST_DATABASE_URL, else DATABASE_URL (its database is not touched: a
 // new one is created beside it and dropped at the end). Prints `key=value` lines for
@@ -35,6 +39,7 @@ struct Options {
   int batch = 500;
   double single_seconds = 15;
   std::string server_url;
+  int kafka_rtt_ms = 0;  // broker round trip added by the mock cluster (0: loopback only)
 };
 
 std::string shell_quote(const std::string& s) {
@@ -195,6 +200,13 @@ Measure one_at_a_time(Context& ctx, EventPublisher& publisher, double budget_sec
   return m;
 }
 
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   if (const char* u = std::getenv("TEST_DATABASE_URL"))
@@ -213,6 +225,8 @@ Options parse(int argc, char** argv) {
       o.batch = std::stoi(next());
     else if (a == "--single-seconds")
       o.single_seconds = std::stod(next());
+    else if (a == "--kafka-rtt-ms")
+      o.kafka_rtt_ms = std::stoi(next());
     else if (a == "--server-url")
       o.server_url = next();
     else
@@ -251,9 +265,11 @@ int main(int argc, char** argv) {
     if (auto m = ctx->db->schema().migrate(); !m) throw std::runtime_error(m.error().message);
 
     kafka::EmbeddedCluster cluster(1);
+    if (o.kafka_rtt_ms > 0) rd_kafka_mock_broker_set_rtt(cluster.mock(), 1, o.kafka_rtt_ms);
     std::fprintf(stderr, "relay_bench: %ld events, batch %d, PostgreSQL %s, mock cluster %s\n",
                  o.events, o.batch, ctx->db->describe().c_str(), cluster.bootstrap().c_str());
 
+    const std::string load_start = load_average();
     seed(url, o.events);
     kafka::KafkaPublisher batched_publisher(mock_settings(cluster), ctx->log);
     batched_publisher.ready(std::chrono::seconds(10));  // connected before the clock starts
@@ -269,6 +285,7 @@ int main(int argc, char** argv) {
       return one_at_a_time(*ctx, single_publisher, o.single_seconds);
     });
 
+    const std::string load_end = load_average();
     std::printf("relay_events=%ld\n", b.events);
     std::printf("relay_seconds=%.3f\n", b.seconds);
     std::printf("relay_batch_size=%d\n", o.batch);
@@ -282,17 +299,26 @@ int main(int argc, char** argv) {
     std::printf("relay_one_at_a_time_cpu_us_per_event=%.1f\n", s.us_per_event(s.cpu.relay));
     std::printf("relay_one_at_a_time_postgres_cpu_us_per_event=%.1f\n",
                 s.us_per_event(s.cpu.postgres));
+    std::printf("relay_load_average=%s..%s\n", load_start.c_str(), load_end.c_str());
+    std::printf("relay_kafka_rtt_ms=%d\n", o.kafka_rtt_ms);
     std::printf("\nbatched:        %ld events in %.2f s = %.0f events/s (batches of %d)\n",
                 b.events, b.seconds, b.rate(), o.batch);
     std::printf(
         "one at a time:  %ld events in %.2f s = %.0f events/s (same backlog, first %.0f s)\n",
         s.events, s.seconds, s.rate(), o.single_seconds);
     std::printf("ratio:          %.1fx\n", s.rate() > 0 ? b.rate() / s.rate() : 0.0);
+    std::printf("Kafka:          in-process mock cluster, broker round trip %s\n",
+                o.kafka_rtt_ms > 0 ? (std::to_string(o.kafka_rtt_ms) + " ms added").c_str()
+                                   : "loopback only");
     std::printf(
         "CPU per event:  batched %.1f us relay + %.1f us PostgreSQL; one at a time %.1f us + %.1f "
         "us\n",
         b.us_per_event(b.cpu.relay), b.us_per_event(b.cpu.postgres), s.us_per_event(s.cpu.relay),
         s.us_per_event(s.cpu.postgres));
+    std::printf(
+        "load average:   %s at the start, %s at the end (2 cores: above 2, the rates are the "
+        "machine's)\n",
+        load_start.c_str(), load_end.c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "relay_bench: %s\n", e.what());
