@@ -241,6 +241,8 @@ children_ticks() {
     for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
     printf "%.0f\n", t * hz }'
 }
+# Nanoseconds the threads of a process spent ready to run but waiting for a CPU.
+runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
 us_per() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }'; }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
@@ -324,9 +326,13 @@ tbpay_round() {  # $1 round
   local pg0 pg1
   pg0=$(pg_cpu_ticks)
   [ "$with_relay" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
+  local rq0 rq1
+  rq0=$(runq_ns "$tbpay_pid")
   cpu0=$(cpu_ticks "$tbpay_pid")
   run_wrk "$conns" "$duration" "$out/callbacks-main-$r.tsv" "$w"
   cpu1=$(cpu_ticks "$tbpay_pid")
+  rq1=$(runq_ns "$tbpay_pid")
+  main_runq_ns=$((main_runq_ns + rq1 - rq0))
   pg1=$(pg_cpu_ticks)
   main_pg_ticks=$((main_pg_ticks + pg1 - pg0)); main_client_ticks=$((main_client_ticks + $(cat "$out/.ticks")))
   [ -z "$perf_pid" ] || wait "$perf_pid" "$stat_pid" || true
@@ -364,7 +370,7 @@ tbpay_round() {  # $1 round
 }
 
 ceil_tx=0; ceil_all_tx=0; ceil_secs=0; ceil_ok=yes; ceil_rounds=(); ceil_pg_ticks=0; ceil_client_ticks=0
-main_pg_ticks=0; main_client_ticks=0
+main_pg_ticks=0; main_client_ticks=0; main_runq_ns=0
 main_ok=0; main_fail=0; main_sock=0; main_completed=0; main_events=0; main_secs=0
 main_cpu_ticks=0; relay_lag=(); main_committed=yes; main_rounds=(); main_p50s=(); main_p99s=()
 : >"$out/ceiling-latency-us.txt"
@@ -464,6 +470,7 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
   printf '%-34s %-28s %s\n' "tbpay CPU per callback" "$tbpay_cpu_us us" "utime+stime / successes"
   printf '%-34s %s\n' "CPU per transaction, ceiling" "$cpu_ceiling"
   printf '%-34s %s\n' "CPU per callback, tbpay side" "$cpu_tbpay"
+  printf '%-34s %-28s %s\n' "tbpay run-queue wait per callback" "$(awk -v t="$main_runq_ns" -v n="$main_ok" 'BEGIN { printf "%.0f us", (n > 0 ? t / n / 1000 : 0) }')" "its threads ready, no CPU free (the machine's load)"
   printf '%-34s %-28s %s\n' "tbpay peak RSS (c=$conns)" "$(mb "$peak_rss_kb")" "VmHWM"
   printf '%-34s %-28s %s\n' "tbpay RSS @ $wide_conns conns" "$(mb "$wide_rss_kb")" "<= 60 MB: $(verdict "$(le "$wide_rss_kb" 61440)"); $wide_rps rps, p99 $wide_p99 ms, $wide_fail failed; VmHWM $(mb "$wide_peak_kb")"
   if [ -z "$relay_line" ]; then
