@@ -2,49 +2,14 @@
 #include <unordered_set>
 
 #include "store/last_error.h"
+#include "store/postgres/outbox_claim_sql.h"
 #include "store/postgres/stores.h"
 
 namespace tbpay::pg {
 
 namespace {
 
-// Claiming keeps each payment's events in createdAt order with any number of relays:
-//  win     the oldest pending events (a prefix in ("createdAt", id) order, so an event in it
-//          has every earlier pending event of its payment in it too). Sized 4 x limit plus
-//          the excluded ids, so that rows other relays hold or this run excluded do not
-//          starve the batch;
-//  firsts  the earliest pending event of each payment in the window;
-//  then those rows are locked, skipping rows another relay holds. A payment whose first
-//  event is held elsewhere (or excluded, or published meanwhile) contributes nothing: its
-//  later events are never taken while an earlier one is in flight. The pending test is
-//  repeated on the locked row: with READ COMMITTED, PostgreSQL re-evaluates it on the
-//  latest version, so an event another relay published after our snapshot is dropped.
-// Dead events (retryCount >= max) do not hold back their payment's later events.
-// The rows are fetched by primary key from the array of ids: a join let the planner, on
-// statistics that saw every event published (the normal state), pick a plan that took seconds.
-constexpr Statement kClaim{"outbox_claim", R"sql(
-WITH win AS (
-    SELECT id, "aggregateId", "createdAt"
-      FROM outbox
-     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
-     ORDER BY "createdAt", id
-     LIMIT $2::integer
-),
-firsts AS (
-    SELECT DISTINCT ON ("aggregateId") id
-      FROM win
-     ORDER BY "aggregateId", "createdAt", id
-)
-SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
-       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
-  FROM outbox o
- WHERE o.id = ANY (ARRAY(SELECT id FROM firsts))
-   AND o.published = false AND o."publishedAt" IS NULL AND o."retryCount" < $1::integer
-   AND o.id <> ALL ($3::text[])
- ORDER BY o."createdAt", o.id
- LIMIT $4::integer
-   FOR UPDATE OF o SKIP LOCKED
-)sql"};
+constexpr Statement kClaim{"outbox_claim", kClaimSql};
 
 // A whole batch's outcome in one statement (sent with its COMMIT: one round trip).
 constexpr Statement kFinish{"outbox_finish", R"sql(
@@ -168,7 +133,8 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   auto lease = pool_.acquire();
   if (!lease) return lease.error();
   auto& conn = *lease;
-  if (auto begun = conn->run("BEGIN"); !begun) return begun.error();
+  if (auto begun = conn->run(std::string("BEGIN; ") + kClaimSettings); !begun)
+    return begun.error();
   const std::size_t window = 4 * options.limit + options.exclude_ids.size();
   auto rows = conn->run(kClaim, {std::to_string(options.max_retries), std::to_string(window),
                                  text_array(options.exclude_ids), std::to_string(options.limit)});

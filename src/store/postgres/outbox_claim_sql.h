@@ -1,0 +1,72 @@
+#pragma once
+// The outbox claim statement, in a header of its own so that a test can ask PostgreSQL for
+// its plan (tests/store/outbox_claim_plan_test.cpp).
+
+namespace tbpay::pg {
+
+// Parameters: $1 max retries, $2 window size, $3 excluded ids (text[]), $4 batch limit.
+// Claiming keeps each payment's events in createdAt order with any number of relays:
+//  cut         the createdAt of the window's newest event: the window is every pending event
+//              created no later than the oldest $2 pending ones (ties included), so an event
+//              in it has every earlier pending event of its payment in it too. $2 is 4 x limit
+//              plus the excluded ids, so that rows other relays hold or this run excluded do
+//              not starve the batch;
+//  firsts      the earliest pending event of each payment in the window;
+//  candidates  the oldest 2 x limit of those, less the excluded ids (an excluded first event
+//              still holds back its payment's later events);
+//  then those rows are locked, skipping rows another relay holds. A payment whose first
+//  event is held elsewhere (or excluded, or published meanwhile) contributes nothing: its
+//  later events are never taken while an earlier one is in flight. The pending test is
+//  repeated on the locked row: with READ COMMITTED, PostgreSQL re-evaluates it on the
+//  latest version, so an event another relay published after our snapshot is dropped.
+// Dead events (retryCount >= max) do not hold back their payment's later events.
+//
+// The plan must not depend on fresh statistics. The normal state of the table is "everything
+// published", and an ANALYZE that saw it makes the planner expect about one pending row; one
+// that saw a small backlog makes it expect a small one. Either way a burst was then claimed by
+// plans that read the whole backlog for every batch (20,000 pending events: 350 ms a claim).
+// So every step is an ordered index scan bounded by the window:
+//  - the cut walks the ("published", "createdAt") index in order and stops after $2 rows;
+//  - firsts reads that index for createdAt <= cut;
+//  - the locking scan says `published IS NOT TRUE`, which that index cannot serve, so the
+//    rows are fetched by primary key from the id array;
+// and the claim's transaction turns off the two plans that read everything and sort or filter
+// afterwards (kClaimSettings: SET LOCAL, so only this transaction). 5 ms a claim of 500 at any
+// backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
+inline constexpr const char* kClaimSettings =
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
+
+inline constexpr const char* kClaimSql = R"sql(
+WITH cut AS (
+    SELECT max("createdAt") AS at
+      FROM (SELECT "createdAt"
+              FROM outbox
+             WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+             ORDER BY "createdAt"
+             LIMIT $2::integer) oldest
+),
+firsts AS (
+    SELECT DISTINCT ON ("aggregateId") id, "createdAt"
+      FROM outbox
+     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+       AND "createdAt" <= (SELECT at FROM cut)
+     ORDER BY "aggregateId", "createdAt", id
+),
+candidates AS (
+    SELECT id
+      FROM firsts
+     WHERE id <> ALL ($3::text[])
+     ORDER BY "createdAt", id
+     LIMIT 2 * $4::integer
+)
+SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+  FROM outbox o
+ WHERE o.id = ANY (ARRAY(SELECT id FROM candidates))
+   AND o.published IS NOT TRUE AND o."publishedAt" IS NULL AND o."retryCount" < $1::integer
+ ORDER BY o."createdAt", o.id
+ LIMIT $4::integer
+   FOR UPDATE OF o SKIP LOCKED
+)sql";
+
+}  // namespace tbpay::pg

@@ -1,0 +1,130 @@
+// The PostgreSQL outbox claim reads a bounded number of rows however large the backlog and
+// whatever the planner's statistics say. The trap this guards against: the table's normal
+// state is "everything published"; an ANALYZE that saw it makes PostgreSQL expect about one
+// pending row, and a burst of pending events is then claimed by plans that read the whole
+// backlog for every batch (seconds per batch at production sizes).
+//
+// The test asks PostgreSQL itself: EXPLAIN ANALYZE of the very statement tbpay prepares, as a
+// custom plan and then as the generic plan PostgreSQL switches to after five executions, and
+// counts the rows each scan of the outbox read (returned plus removed by a filter).
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/postgres/outbox_claim_sql.h"
+#include "support/test_database.h"
+
+namespace tbpay::test {
+namespace {
+
+constexpr int kPublished = 20000;
+constexpr int kPending = 5000;
+constexpr int kLimit = 100;
+constexpr int kWindow = 4 * kLimit;  // what PgOutboxStore::claim_batch passes as $2
+
+struct Scan {
+  std::string node;
+  std::string index;
+  long long read = 0;  // rows returned + rows removed by a filter, over all loops
+};
+
+void collect_scans(const nlohmann::json& plan, std::vector<Scan>& out) {
+  if (plan.value("Relation Name", "") == "outbox") {
+    const long long loops = plan.value("Actual Loops", 1LL);
+    out.push_back({plan.value("Node Type", ""), plan.value("Index Name", ""),
+                   (plan.value("Actual Rows", 0LL) + plan.value("Rows Removed by Filter", 0LL) +
+                    plan.value("Rows Removed by Index Recheck", 0LL)) *
+                       loops});
+  }
+  if (plan.contains("Plans"))
+    for (const auto& child : plan["Plans"]) collect_scans(child, out);
+}
+
+class OutboxClaimPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<PgTestDatabase>();
+    db_->migrate();
+    // Every event published, then ANALYZE: the statistics of a quiet production table.
+    db_->exec(R"sql(
+      INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
+                          "publishedAt", "createdAt")
+      SELECT 'published-' || g, 'payment-' || g, 'Payment', 'PaymentCompleted', '{}'::jsonb,
+             true, '2025-12-13 06:00:00'::timestamp, '2025-12-13 05:00:00'::timestamp
+                                                     + g * interval '1 ms'
+        FROM generate_series(1, $1::integer) g)sql",
+              {std::to_string(kPublished)});
+    db_->exec("ANALYZE outbox");
+  }
+
+  // A burst of pending events the statistics have not seen; `payments` of them in turn.
+  void add_pending_burst(int payments) {
+    db_->exec(R"sql(
+      INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
+      SELECT 'pending-' || g, 'burst-' || (g % $2::integer), 'Payment', 'PaymentCompleted',
+             '{}'::jsonb, '2025-12-13 07:00:00'::timestamp + g * interval '1 ms'
+        FROM generate_series(1, $1::integer) g)sql",
+              {std::to_string(kPending), std::to_string(payments)});
+  }
+
+  // The scans of the outbox in each of `runs` EXPLAIN ANALYZE executions of the claim, and the
+  // number of rows each execution claimed. Rolled back: nothing stays locked or changed.
+  std::vector<std::pair<std::vector<Scan>, long long>> explain_claims(int runs) {
+    db_->exec(std::string("PREPARE plan_claim(integer, integer, text[], integer) AS ") +
+              pg::kClaimSql);
+    std::vector<std::pair<std::vector<Scan>, long long>> result;
+    for (int i = 0; i < runs; ++i) {
+      db_->exec(std::string("BEGIN; ") + pg::kClaimSettings);  // as PgOutboxStore does
+      const auto rows = db_->query(
+          "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_claim(3, " + std::to_string(kWindow) +
+          ", '{}', " + std::to_string(kLimit) + ")");
+      db_->exec("ROLLBACK");
+      EXPECT_EQ(rows.size(), 1u);
+      const auto plan = nlohmann::json::parse(rows.at(0).at(0).value())[0]["Plan"];
+      std::vector<Scan> scans;
+      collect_scans(plan, scans);
+      result.emplace_back(std::move(scans), plan.value("Actual Rows", 0LL));
+    }
+    db_->exec("DEALLOCATE plan_claim");
+    return result;
+  }
+
+  void expect_bounded(int payments) {
+    add_pending_burst(payments);
+    // Six runs: five custom plans, then the generic plan PostgreSQL caches.
+    for (const auto& [scans, claimed] : explain_claims(6)) {
+      EXPECT_EQ(claimed, kLimit) << "a full batch is claimed";
+      ASSERT_FALSE(scans.empty());
+      for (const auto& scan : scans) {
+        // The window ($2 rows, plus the ties of its newest createdAt, none here) bounds every
+        // scan; the old plans read all 5,000 pending rows, some of them for every batch.
+        EXPECT_LE(scan.read, kWindow)
+            << scan.node << " " << scan.index << " read " << scan.read << " rows of a "
+            << kPending << "-event backlog for a claim of " << kLimit;
+      }
+    }
+  }
+
+  std::unique_ptr<PgTestDatabase> db_;
+};
+
+TEST_F(OutboxClaimPlanTest, AStatisticsBlindBurstOfOneEventPerPaymentIsClaimedFromABoundedWindow) {
+  expect_bounded(kPending);
+}
+
+TEST_F(OutboxClaimPlanTest, AStatisticsBlindBurstOfSeveralEventsPerPaymentIsClaimedFromABoundedWindow) {
+  expect_bounded(kPending / 5);
+}
+
+TEST_F(OutboxClaimPlanTest, AFreshlyAnalyzedBacklogIsClaimedFromABoundedWindow) {
+  add_pending_burst(kPending);
+  db_->exec("ANALYZE outbox");
+  for (const auto& [scans, claimed] : explain_claims(6)) {
+    EXPECT_EQ(claimed, kLimit);
+    for (const auto& scan : scans) EXPECT_LE(scan.read, kWindow) << scan.node << " " << scan.index;
+  }
+}
+
+}  // namespace
+}  // namespace tbpay::test
