@@ -157,12 +157,33 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().header_limit));
     parser_->body_limit(options().body_limit);
+    // A callback usually arrives whole in one read: parse it here rather than through Beast's
+    // asynchronous reads, each of which completes by a trip through the scheduler (and a
+    // thread wake-up) even when its bytes are already in the buffer.
+    beast::error_code ec;
+    parse_buffered(ec);
+    if (ec) return parser_->is_header_done() ? on_request(ec) : on_header(ec);
+    if (parser_->is_done()) return on_request({});
     // One deadline from the first byte to the end of the body: slow-drip clients lose.
     stream_.expires_after(options().request_timeout);
+    if (parser_->is_header_done()) return on_header({});
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                self->on_header(ec);
                              });
+  }
+
+  // Feeds the parser what the buffer holds. Leaves `ec` clear when it needs more bytes.
+  void parse_buffered(beast::error_code& ec) {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        return;
+      }
+      if (ec || used == 0) return;
+    }
   }
 
   void on_header(beast::error_code ec) {
