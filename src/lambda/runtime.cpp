@@ -1,15 +1,23 @@
 #include "lambda/runtime.h"
 
-#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <map>
-#include <memory>
 #include <thread>
+#include <utility>  // Boost 1.74 asio needs std::exchange declared first under C++20
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 namespace tbpay::lambda {
@@ -57,89 +65,157 @@ struct HttpResult {
   std::string body;
 };
 
-size_t collect_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
 
-size_t collect_header(char* data, size_t size, size_t n, void* out) {
-  std::string_view line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    std::string name = lower(std::string(line.substr(0, colon)));
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
-      value.remove_suffix(1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = std::string(value);
-  }
-  return size * n;
-}
+// Lambda hands events of up to 6 MB (and client context headers of a few KiB) to the runtime.
+constexpr std::uint64_t kBodyLimit = 64ull << 20;
+constexpr std::uint32_t kHeaderLimit = 64u << 10;
+constexpr int kConnectTimeoutMs = 2000;
 
-// One easy handle for the life of the process, so the connection to the Runtime API is kept.
+// A synchronous HTTP/1.1 client holding one keep-alive connection to the Runtime API for the
+// life of the process. The Runtime API is one loopback peer, so a blocking socket is all it
+// takes (libcurl brought a dozen shared libraries whose symbol binding dominated cold start).
 class RuntimeClient {
  public:
   explicit RuntimeClient(std::string_view runtime_api)
-      : base_("http://" + std::string(runtime_api) + kApiVersion) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    curl_.reset(curl_easy_init());
-    if (!curl_) throw std::runtime_error("curl_easy_init failed");
-  }
+      : host_(runtime_api), base_(std::string(kApiVersion)) {}
 
-  HttpResult get(const std::string& path) { return perform(path, nullptr, {}); }
+  HttpResult get(const std::string& path) { return exchange(http::verb::get, path, nullptr, {}); }
 
   HttpResult post(const std::string& path, const std::string& body,
                   const std::string& error_type = {}) {
-    return perform(path, &body, error_type);
+    return exchange(http::verb::post, path, &body, error_type);
   }
 
  private:
-  HttpResult perform(const std::string& path, const std::string* body,
-                     const std::string& error_type) {
-    HttpResult result;
-    CURL* c = curl_.get();
-    curl_easy_reset(c);  // keeps the live connection
-    const std::string url = base_ + path;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    // No overall timeout: GET /next is a long poll that lasts until the next invocation.
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &result.body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &result.headers);
-    struct curl_slist* headers = nullptr;
+  HttpResult exchange(http::verb verb, const std::string& path, const std::string* body,
+                      const std::string& error_type) {
+    http::request<http::string_body> req{verb, base_ + path, 11};
+    req.set(http::field::host, host_);
+    req.set(http::field::user_agent, "tbpay");
+    req.keep_alive(true);
     if (body) {
-      curl_easy_setopt(c, CURLOPT_POST, 1L);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-      headers = curl_slist_append(headers, "Content-Type: application/json");
-      headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-      if (!error_type.empty()) {
-        const std::string h = "Lambda-Runtime-Function-Error-Type: " + error_type;
-        headers = curl_slist_append(headers, h.c_str());
-      }
-      curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+      req.set(http::field::content_type, "application/json");
+      if (!error_type.empty()) req.set("Lambda-Runtime-Function-Error-Type", error_type);
+      req.body() = *body;
     }
-    const CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
-      result.transport_error = curl_easy_strerror(rc);
+    req.prepare_payload();
+
+    HttpResult result;
+    // A kept connection the Runtime API closed in the meantime fails before any byte of the
+    // answer arrives: the request was not taken, so it is sent again on a new connection.
+    const bool reused = socket_.is_open();
+    bool answered = false;
+    boost::system::error_code ec = send(req, result, answered);
+    if (ec && reused && !answered) {
+      result = HttpResult{};
+      ec = send(req, result, answered);
+    }
+    if (ec) {
+      disconnect();
+      result.transport_error = ec.message();
       return result;
     }
     result.transport_ok = true;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.status);
     return result;
   }
 
-  struct CurlDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  };
+  boost::system::error_code send(const http::request<http::string_body>& req, HttpResult& result,
+                                 bool& answered) {
+    boost::system::error_code ec;
+    if (!socket_.is_open() && (ec = connect())) return ec;
+    http::write(socket_, req, ec);
+    if (ec) {
+      disconnect();
+      return ec;
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kBodyLimit);
+    parser.header_limit(kHeaderLimit);
+    buffer_.clear();
+    http::read_header(socket_, buffer_, parser, ec);
+    answered = buffer_.size() > 0 || parser.got_some();
+    if (!ec) http::read(socket_, buffer_, parser, ec);
+    if (ec) {
+      disconnect();
+      return ec;
+    }
+    auto& res = parser.get();
+    result.status = static_cast<long>(res.result_int());
+    for (const auto& field : res) {
+      result.headers[lower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    if (!res.keep_alive()) disconnect();
+    result.body = std::move(res.body());
+    return ec;
+  }
+
+  // Blocking connect, bounded like libcurl's CONNECTTIMEOUT was: the Runtime API either
+  // answers at once or is not there.
+  boost::system::error_code connect() {
+    boost::system::error_code ec;
+    const auto colon = host_.rfind(':');
+    if (colon == std::string::npos) return asio::error::invalid_argument;
+    std::string name = host_.substr(0, colon);
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+      name = name.substr(1, name.size() - 2);
+    }
+    tcp::resolver resolver(io_);
+    const auto endpoints = resolver.resolve(name, host_.substr(colon + 1), ec);
+    if (ec) return ec;
+    for (const auto& entry : endpoints) {
+      if (!(ec = connect_to(entry.endpoint()))) return ec;
+      disconnect();
+    }
+    return ec ? ec : asio::error::host_not_found;
+  }
+
+  boost::system::error_code connect_to(const tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    socket_.open(endpoint.protocol(), ec);
+    if (ec) return ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    if (ec) return ec;
+    // asio's own synchronous connect waits without a limit, so connect by hand: start it
+    // non-blocking and wait for the socket to become writable.
+    const int fd = socket_.native_handle();
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int err = 0;
+    if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd pfd{fd, POLLOUT, 0};
+        const int ready = ::poll(&pfd, 1, kConnectTimeoutMs);
+        socklen_t len = sizeof err;
+        if (ready == 0) {
+          err = ETIMEDOUT;
+        } else if (ready < 0) {
+          err = errno;
+        } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+          err = errno;
+        }
+      }
+    }
+    ::fcntl(fd, F_SETFL, flags);
+    return err ? boost::system::error_code(err, boost::system::system_category())
+               : boost::system::error_code();
+  }
+
+  void disconnect() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    buffer_.clear();
+  }
+
+  std::string host_;  // host:port, also the Host header
   std::string base_;
-  std::unique_ptr<CURL, CurlDeleter> curl_;
+  asio::io_context io_;
+  tcp::socket socket_{io_};
+  beast::flat_buffer buffer_;
 };
 
 std::string error_body(std::string_view type, std::string_view message) {

@@ -103,6 +103,11 @@ void FakeRuntimeApi::close() {
   changed_.notify_all();
 }
 
+void FakeRuntimeApi::drop_connections_after_each_answer() {
+  std::lock_guard lock(mutex_);
+  drop_after_answer_ = true;
+}
+
 void FakeRuntimeApi::accept_loop() {
   tcp::acceptor acceptor(io(), tcp::v4(), listen_fd_);
   while (true) {
@@ -191,6 +196,8 @@ void FakeRuntimeApi::serve_connection(int fd) {
       changed_.notify_all();
     }
     if (ec || !req.keep_alive()) break;
+    std::lock_guard lock(mutex_);
+    if (drop_after_answer_) break;
   }
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);

@@ -61,6 +61,10 @@ class FakeRuntimeApi {
   // Stops serving: polling runtimes see their connection close, new connections are refused.
   void close();
 
+  // From now on every connection is closed right after one answer, without saying so in the
+  // answer (as a Runtime API restarting or dropping idle keep-alive connections would).
+  void drop_connections_after_each_answer();
+
  private:
   void accept_loop();
   void serve_connection(int fd);
@@ -71,6 +75,7 @@ class FakeRuntimeApi {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
+  bool drop_after_answer_ = false;
   std::deque<QueuedEvent> queue_;
   std::vector<Posted> posted_;
   std::vector<int> connection_fds_;

@@ -112,6 +112,46 @@ TEST(LambdaRuntime, AllInvocationsShareOneConnectionToTheRuntimeApi) {
   EXPECT_EQ(api.connections_accepted(), 1u);
 }
 
+TEST(LambdaRuntime, ConnectionClosedByTheRuntimeApiIsReopenedAndNoResultIsLost) {
+  FakeRuntimeApi api;
+  api.drop_connections_after_each_answer();
+  const std::string first = api.enqueue(R"({"n":1})");
+  const std::string second = api.enqueue(R"({"n":2})");
+  LoopUnderTest loop(api, [](const InvocationRequest& inv) {
+    if (json::parse(inv.payload)["n"] == 2) return InvocationResponse::failure("Bad", "two");
+    return InvocationResponse::ok(inv.payload);
+  });
+  const auto posts = api.wait_for_posts(2);
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[0].kind, Posted::Response);
+  EXPECT_EQ(posts[0].request_id, first);
+  EXPECT_EQ(posts[0].body, R"({"n":1})");
+  EXPECT_EQ(posts[1].kind, Posted::Error);
+  EXPECT_EQ(posts[1].request_id, second);
+  EXPECT_EQ(posts[1].error_type_header, "Bad");
+  ASSERT_TRUE(api.wait_for_idle_poll());
+  // Each GET and each POST on a connection of its own: 2 x (next + result) + the waiting poll.
+  EXPECT_EQ(api.connections_accepted(), 5u);
+}
+
+TEST(LambdaRuntime, LargeEventAndLongHeadersReachTheHandlerWhole) {
+  FakeRuntimeApi api;
+  QueuedEvent event;
+  // Lambda accepts synchronous events of up to 6 MB.
+  event.payload = json{{"body", std::string(5u << 20, 'x')}}.dump();
+  event.trace_id = "Root=1-" + std::string(12000, 'a');
+  api.enqueue(event);
+  LoopUnderTest loop(api, [](const InvocationRequest& inv) {
+    return InvocationResponse::ok(
+        json{{"size", inv.payload.size()}, {"trace", inv.trace_id.size()}}.dump());
+  });
+  const auto posts = api.wait_for_posts(1);
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_EQ(posts[0].kind, Posted::Response);
+  EXPECT_EQ(json::parse(posts[0].body)["size"], event.payload.size());
+  EXPECT_EQ(json::parse(posts[0].body)["trace"], event.trace_id.size());
+}
+
 TEST(LambdaRuntime, LoopEndsWithFailureWhenTheRuntimeApiGoesAway) {
   FakeRuntimeApi api;
   api.enqueue("{}");
