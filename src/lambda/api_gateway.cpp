@@ -68,10 +68,11 @@ Result<WebhookRequest, std::string> to_webhook_request(std::string_view event_js
   if (path.empty()) path = string_at(event, {"requestContext", "http", "path"});
   if (path.empty()) path = string_at(event, {"requestContext", "path"});
 
+  // Without its query string: a "path" of only "?..." is no path at all.
+  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
   if (request.method.empty() || path.empty()) {
     return std::string("not an API Gateway proxy event (no HTTP method or path)");
   }
-  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
   request.path = strip_stage(std::move(path), string_at(event, {"requestContext", "stage"}));
 
   if (auto body = event.find("body"); body != event.end() && body->is_string()) {
