@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-  libpq-dev libsqlite3-dev librdkafka-dev liblz4-dev libzstd-dev libsasl2-dev libssl-dev
+  libpq-dev postgresql-server-dev-15 libsqlite3-dev librdkafka-dev liblz4-dev libzstd-dev
+  libsasl2-dev libssl-dev
   nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client kcat wrk curl zip unzip jq python3 python3-yaml sqlite3
