@@ -26,8 +26,13 @@ run: build
 	  scripts/run-banner.sh && \
 	  exec $(BUILD_DIR)/tbpay serve
 
+# Every ctest test (unit, integration, Kafka mock cluster, Lambda, reliability), then each
+# libFuzzer target for FUZZ_SMOKE_SECONDS under ASan+UBSan, two at a time (scripts/fuzz-smoke.sh,
+# clang build in build-fuzz).
+FUZZ_SMOKE_SECONDS ?= 30
 test: build
 	BUILD_DIR=$(BUILD_DIR) scripts/test.sh
+	scripts/fuzz-smoke.sh $(FUZZ_SMOKE_SECONDS)
 
 clean:
 	rm -rf $(BUILD_DIR)
@@ -49,3 +54,9 @@ fuzz: deps
 # AWS Lambda package (issue 4): bootstrap, the stripped binary, its libraries and the loader.
 package: build
 	scripts/package-lambda.sh $(BUILD_DIR)
+
+# The unit tests under ASan+UBSan+LSan (clang, build-sanitize); CI runs it after `make test`.
+# Other labels or the whole suite: make test-sanitize SANITIZE_LABELS="unit lambda" or =all
+SANITIZE_LABELS ?= unit
+test-sanitize: deps
+	scripts/test-sanitize.sh $(SANITIZE_LABELS)
