@@ -193,7 +193,7 @@ start_tbpay() {  # $1: log name, $2: profile (callgrind runs it under valgrind)
   port=$(free_port)
   local wrap=()
   [ "${2:-}" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
-  LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve >"$out/$1" 2>&1 &
+  LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve ${SERVE_FLAGS:-} >"$out/$1" 2>&1 &
   tbpay_pid=$!
   for _ in $(seq 1 300); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
