@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -52,6 +53,16 @@ Serve& serve() {
   return *s;
 }
 
+// poll() for one descriptor. libFuzzer's timeout alarm (SIGALRM) interrupts system calls now and
+// then; that is not an answer, so wait again.
+int wait_for(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  int ready = 0;
+  do ready = ::poll(&p, 1, timeout_ms);
+  while (ready < 0 && errno == EINTR);
+  return ready;
+}
+
 // Writes the input, half-closes, returns everything the server sent until it closed.
 std::string exchange(std::string_view input) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -60,13 +71,21 @@ std::string exchange(std::string_view input) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(serve().port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
-        "connect to the server");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    // Interrupted (libFuzzer's alarm): the connection goes on; wait for it and read its result.
+    check(errno == EINTR, "connect to the server");
+    check(wait_for(fd, POLLOUT, 20000) == 1, "connect to the server");
+    int error = 0;
+    socklen_t len = sizeof error;
+    check(::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0,
+          "connect to the server");
+  }
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::size_t sent = 0;
   while (sent < input.size()) {
     const ssize_t n = ::send(fd, input.data() + sent, input.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may close early (e.g. after a 413): fine
     sent += static_cast<std::size_t>(n);
   }
@@ -74,10 +93,10 @@ std::string exchange(std::string_view input) {
   std::string out;
   char buf[16384];
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
     // The server's own timeouts are 3 s; far beyond them it has lost the connection.
-    check(::poll(&p, 1, 20000) == 1, "the server finishes every connection");
+    check(wait_for(fd, POLLIN, 20000) == 1, "the server finishes every connection");
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
