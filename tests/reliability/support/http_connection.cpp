@@ -10,19 +10,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-std::string raw_request(std::string_view method, std::string_view target, std::string_view body,
-                        std::string_view headers) {
-  std::string r;
-  r.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-  if (!body.empty() || method == "POST") {
-    r.append("Content-Type: application/json\r\nContent-Length: ")
-        .append(std::to_string(body.size()))
-        .append("\r\n");
-  }
-  r.append(headers).append("\r\n").append(body);
-  return r;
-}
-
 HttpConnection::HttpConnection(unsigned short port) : stream_(ioc_) {
   stream_.socket().connect({asio::ip::make_address("127.0.0.1"), port});
 }

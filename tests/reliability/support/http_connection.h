@@ -11,6 +11,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include "support/raw_request.h"
+
 namespace tbpay::reliability {
 
 using namespace std::chrono_literals;
@@ -23,8 +25,7 @@ struct HttpReplyOnWire {
 
 // "POST /path HTTP/1.1" with Host, Content-Type, Content-Length, extra `headers` (each ending
 // in \r\n) and the body.
-std::string raw_request(std::string_view method, std::string_view target, std::string_view body,
-                        std::string_view headers = {});
+using test::raw_request;
 
 class HttpConnection {
  public:
