@@ -75,7 +75,7 @@ class OutboxClaimPlanTest : public ::testing::Test {
               pg::kClaimSql);
     std::vector<std::pair<std::vector<Scan>, long long>> result;
     for (int i = 0; i < runs; ++i) {
-      db_->exec(std::string("BEGIN; ") + pg::kClaimSettings);  // as PgOutboxStore does
+      db_->exec(pg::kClaimBegin);  // as PgOutboxStore does
       const auto rows = db_->query(
           "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_claim(3, " + std::to_string(kWindow) +
           ", '{}', " + std::to_string(kLimit) + ")");

@@ -133,8 +133,7 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   auto lease = pool_.acquire();
   if (!lease) return lease.error();
   auto& conn = *lease;
-  if (auto begun = conn->run(std::string("BEGIN; ") + kClaimSettings); !begun)
-    return begun.error();
+  if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
   const std::size_t window = 4 * options.limit + options.exclude_ids.size();
   auto rows = conn->run(kClaim, {std::to_string(options.max_retries), std::to_string(window),
                                  text_array(options.exclude_ids), std::to_string(options.limit)});
