@@ -2,14 +2,15 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <cerrno>
+
 #include <charconv>
 #include <cstring>
 
 namespace tbpay::pg {
 
 namespace {
-
-constexpr auto kAcquireWait = std::chrono::seconds(10);
 
 // libpq's messages end in a newline and may span lines ("\n\tIs the server running..."):
 // one line for logs.
@@ -114,11 +115,59 @@ Error Connection::error_from(const PGresult* result, std::string_view what) {
   return {ErrorKind::Internal, message};
 }
 
+ResultPtr Connection::next_result(Deadline until) {
+  PGconn* c = conn_.get();
+  while (PQisBusy(c)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          until - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      timed_out_ = true;
+      return nullptr;
+    }
+    pollfd p{PQsocket(c), POLLIN, 0};
+    if (p.fd < 0) break;  // the connection is gone: PQgetResult says so
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (ready < 0 && errno != EINTR) break;
+    if (ready > 0 && !PQconsumeInput(c)) break;
+  }
+  return ResultPtr(PQgetResult(c));
+}
+
+namespace {
+bool succeeded(const PGresult* r) {
+  const auto s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
+}
+}  // namespace
+
+ResultPtr Connection::last_result(Deadline until) {
+  ResultPtr kept;
+  for (;;) {
+    ResultPtr r = next_result(until);
+    if (timed_out_) return nullptr;
+    if (!r) return kept;
+    if (!kept || succeeded(kept.get())) kept = std::move(r);
+  }
+}
+
+Error Connection::no_answer(std::string_view what) {
+  failed_ = true;
+  // Closing must not wait on the silent server either.
+  PQsetnonblocking(conn_.get(), 1);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(answer_timeout_).count();
+  return unavailable(std::string(what) + ": no answer from the database within " +
+                     std::to_string(seconds) + " s (socket_timeout); the connection is dropped");
+}
+
 Status<> Connection::prepare(const Statement& statement) {
   if (prepared_.contains(statement.name)) return Ok{};
-  ResultPtr r(PQprepare(conn_.get(), statement.name, statement.sql, 0, nullptr));
-  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
-    return error_from(r.get(), std::string("prepare ") + statement.name);
+  const auto until = deadline();
+  if (!PQsendPrepare(conn_.get(), statement.name, statement.sql, 0, nullptr))
+    return error_from(nullptr, std::string("prepare ") + statement.name);
+  ResultPtr r = last_result(until);
+  if (timed_out_) return no_answer(std::string("prepare ") + statement.name);
+  if (!succeeded(r.get())) return error_from(r.get(), std::string("prepare ") + statement.name);
   prepared_.insert(statement.name);
   return Ok{};
 }
@@ -130,31 +179,44 @@ std::vector<const char*> values_of(const Params& params) {
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return values;
 }
-
-bool succeeded(const PGresult* r) {
-  const auto s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-  return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
-}
 }  // namespace
 
-Result<Rows> Connection::run(const Statement& statement, const Params& params) {
-  if (auto s = prepare(statement); !s) return s.error();
+bool Connection::send(const Statement& statement, const Params& params) {
   const auto values = values_of(params);
-  ResultPtr r(PQexecPrepared(conn_.get(), statement.name, static_cast<int>(values.size()),
-                             values.data(), nullptr, nullptr, 0));
+  const int n = static_cast<int>(values.size());
+  if (!prepared_statements_)  // the unnamed statement: parsed and planned each time
+    return PQsendQueryParams(conn_.get(), statement.sql, n, nullptr, values.data(), nullptr,
+                             nullptr, 0) != 0;
+  return PQsendQueryPrepared(conn_.get(), statement.name, n, values.data(), nullptr, nullptr, 0) !=
+         0;
+}
+
+Result<Rows> Connection::run(const Statement& statement, const Params& params) {
+  if (prepared_statements_) {
+    if (auto s = prepare(statement); !s) return s.error();
+  }
+  const auto until = deadline();
+  if (!send(statement, params)) return error_from(nullptr, statement.name);
+  ResultPtr r = last_result(until);
+  if (timed_out_) return no_answer(statement.name);
   if (!succeeded(r.get())) return error_from(r.get(), statement.name);
   return Rows(std::move(r));
 }
 
 Result<Rows> Connection::run(std::string_view sql) {
   const std::string text(sql);
-  ResultPtr r(PQexec(conn_.get(), text.c_str()));
+  const auto until = deadline();
+  if (!PQsendQuery(conn_.get(), text.c_str())) return error_from(nullptr, "query");
+  ResultPtr r = last_result(until);
+  if (timed_out_) return no_answer("query");
   if (!succeeded(r.get())) return error_from(r.get(), "query");
   return Rows(std::move(r));
 }
 
 Result<Rows> Connection::run_and_commit(const Statement& statement, const Params& params) {
-  if (auto s = prepare(statement); !s) return s.error();
+  if (prepared_statements_) {
+    if (auto s = prepare(statement); !s) return s.error();
+  }
   PGconn* c = conn_.get();
   if (!PQenterPipelineMode(c)) {
     auto rows = run(statement, params);
@@ -162,16 +224,17 @@ Result<Rows> Connection::run_and_commit(const Statement& statement, const Params
     if (auto commit = run("COMMIT"); !commit) return commit.error();
     return rows;
   }
-  const auto values = values_of(params);
-  const bool sent = PQsendQueryPrepared(c, statement.name, static_cast<int>(values.size()),
-                                        values.data(), nullptr, nullptr, 0) &&
-                    PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
-                    PQpipelineSync(c);
+  const auto until = deadline();
+  const bool sent =
+      send(statement, params) &&
+      PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+      PQpipelineSync(c);
   // Results: the statement's, NULL, COMMIT's, NULL, then the sync marker.
   ResultPtr statement_result, commit_result;
   int nulls = 0;
   while (sent) {
-    ResultPtr r(PQgetResult(c));
+    ResultPtr r = next_result(until);
+    if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
     if (!r) {
       if (++nulls > 2 || PQstatus(c) != CONNECTION_OK) break;
       continue;
@@ -215,8 +278,17 @@ std::string describe_url(const std::string& url) {
          (port.empty() ? std::string("5432") : port) + "/" + dbname;
 }
 
-Pool::Pool(std::string url, std::size_t max_size)
-    : url_(std::move(url)), description_(describe_url(url_)), max_size_(max_size ? max_size : 1) {}
+Pool::Pool(std::string url, std::size_t max_size) {
+  auto settings = parse_database_url(url, max_size ? max_size : 1);
+  if (settings) {
+    settings_ = std::move(settings).value();
+  } else {
+    url_error_ = settings.error().message;
+    settings_.url = url.substr(0, url.find('?'));  // to describe it; never connected to
+  }
+  description_ = describe_url(settings_.url);
+  max_size_ = settings_.pool_size;
+}
 
 Pool::~Pool() = default;
 
@@ -225,14 +297,35 @@ Pool::Lease::~Lease() {
 }
 
 Result<std::unique_ptr<Connection>> Pool::connect() {
-  // Our settings come first so that the URL can override them.
-  const char* keys[] = {"connect_timeout", "application_name", "options", "dbname", nullptr};
-  const char* values[] = {"5", "tbpay", "-c TimeZone=UTC -c DateStyle=ISO", url_.c_str(), nullptr};
-  PGconn* raw = PQconnectdbParams(keys, values, 1);
-  auto conn = std::make_unique<Connection>(raw);
+  if (url_error_) return unavailable("cannot connect: " + *url_error_);
+  // Our settings come first so that the URL can override them; then what the URL's Prisma
+  // arguments asked for (database_url.h).
+  // An empty `options` is as good as none (libpq).
+  std::vector<const char*> keys = {"connect_timeout", "application_name", "options", "dbname"};
+  std::vector<const char*> values = {"5", "tbpay", settings_.options.c_str(), settings_.url.c_str()};
+  if (settings_.sslrootcert) {
+    keys.push_back("sslrootcert");
+    values.push_back(settings_.sslrootcert->c_str());
+  }
+  if (settings_.sslmode) {
+    keys.push_back("sslmode");
+    values.push_back(settings_.sslmode->c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* raw = PQconnectdbParams(keys.data(), values.data(), 1);
+  auto conn =
+      std::make_unique<Connection>(raw, settings_.answer_timeout, settings_.prepared_statements);
   if (!raw) return unavailable("cannot connect to " + description_ + ": out of memory");
-  if (PQstatus(raw) != CONNECTION_OK)
-    return unavailable("cannot connect to " + description_ + ": " + trimmed(PQerrorMessage(raw)));
+  if (PQstatus(raw) != CONNECTION_OK) {
+    std::string why = trimmed(PQerrorMessage(raw));
+    if (why.find("unsupported startup parameter") != std::string::npos)
+      why += settings_.pgbouncer
+                 ? " (PgBouncer passes no startup options: keep the tables in schema public, "
+                   "or let the pooler pass `options`)"
+                 : " (behind PgBouncer, add pgbouncer=true to DATABASE_URL)";
+    return unavailable("cannot connect to " + description_ + ": " + why);
+  }
   // Notices (e.g. "already exists, skipping") and idle-time FATALs are not for stderr.
   PQsetNoticeProcessor(raw, ignore_notice, nullptr);
   return conn;
@@ -259,10 +352,13 @@ Result<Pool::Lease> Pool::acquire() {
       }
       return Lease(this, std::move(conn).value());
     }
-    if (!released_.wait_for(lock, kAcquireWait,
-                            [&] { return !idle_.empty() || open_ < max_size_; }))
+    const auto free = [&] { return !idle_.empty() || open_ < max_size_; };
+    if (!settings_.pool_timeout) {
+      released_.wait(lock, free);
+    } else if (!released_.wait_for(lock, *settings_.pool_timeout, free)) {
       return unavailable("all " + std::to_string(max_size_) + " connections to " + description_ +
-                         " stayed busy");
+                         " stayed busy (pool_timeout)");
+    }
   }
 }
 

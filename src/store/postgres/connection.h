@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/postgres/database_url.h"
 
 namespace tbpay::pg {
 
@@ -51,9 +52,13 @@ using Params = std::vector<std::optional<std::string>>;
 // `{a,b,"c d"}`: a text[] literal for ANY($n::text[]) and unnest().
 std::string text_array(const std::vector<std::string>& values);
 
+// Every exchange with the server waits at most `answer_timeout` for its answer: a server that
+// accepts TCP but never answers (frozen, or behind a dead network path that still ACKs) costs
+// a call an error, not a thread forever. The connection is then dropped.
 class Connection {
  public:
-  explicit Connection(PGconn* conn) : conn_(conn) {}
+  Connection(PGconn* conn, std::chrono::milliseconds answer_timeout, bool prepared_statements)
+      : conn_(conn), answer_timeout_(answer_timeout), prepared_statements_(prepared_statements) {}
 
   Result<Rows> run(const Statement& statement, const Params& params);
   // Simple-query protocol: no parameters, may hold several statements (DDL, BEGIN, COMMIT).
@@ -70,19 +75,33 @@ class Connection {
  private:
   Status<> prepare(const Statement& statement);
   Error error_from(const PGresult* result, std::string_view what);
+  using Deadline = std::chrono::steady_clock::time_point;
+  Deadline deadline() const { return std::chrono::steady_clock::now() + answer_timeout_; }
+  // The next result of what was sent, waiting for the server no later than `until`. Null at
+  // the end of a query's results, and when the answer did not come in time (timed_out_).
+  ResultPtr next_result(Deadline until);
+  // Every result of one query: the first failed one, else the last. Null when it timed out.
+  ResultPtr last_result(Deadline until);
+  Error no_answer(std::string_view what);
+  bool send(const Statement& statement, const Params& params);  // prepared, or unnamed
 
   struct ConnFree {
     void operator()(PGconn* c) const { PQfinish(c); }
   };
   std::unique_ptr<PGconn, ConnFree> conn_;
+  std::chrono::milliseconds answer_timeout_;
+  bool prepared_statements_;  // off behind a transaction-mode pooler (pgbouncer=true)
   std::unordered_set<std::string> prepared_;
   bool failed_ = false;
+  bool timed_out_ = false;
 };
 
 // A thread-safe pool: connections are opened on demand up to `max_size`, reused, and
 // dropped when broken, so the next call after a server restart simply reconnects.
 class Pool {
  public:
+  // `url` is DATABASE_URL, Prisma's arguments and all (database_url.h); `max_size` applies
+  // unless it says connection_limit. A URL that cannot be read makes every call fail, saying why.
   Pool(std::string url, std::size_t max_size);
   ~Pool();
   Pool(const Pool&) = delete;
@@ -117,7 +136,8 @@ class Pool {
   void give_back(std::unique_ptr<Connection> conn);
   Result<std::unique_ptr<Connection>> connect();
 
-  std::string url_;
+  std::optional<std::string> url_error_;
+  ConnectionSettings settings_;
   std::string description_;
   std::size_t max_size_;
   std::mutex mutex_;

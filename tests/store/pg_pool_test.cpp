@@ -1,0 +1,99 @@
+// The PostgreSQL pool under DATABASE_URL's Prisma arguments (src/store/postgres/database_url.h),
+// on a real server: what each argument changes, seen from the server's side.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
+
+#include "store/postgres/connection.h"
+#include "support/test_database.h"
+
+namespace tbpay::pg {
+namespace {
+
+using test::PgTestDatabase;
+
+constexpr Statement kProbe{"tbpay_probe", "SELECT $1::integer + 1"};
+
+std::int64_t prepared_on(Connection& c) {
+  auto rows = c.run("SELECT count(*) FROM pg_prepared_statements");
+  EXPECT_TRUE(rows) << rows.error().message;
+  return rows ? rows->integer(0, 0) : -1;
+}
+
+TEST(PgPool, StatementsArePreparedOncePerConnection) {
+  PgTestDatabase db;
+  Pool pool(db.url(), 1);
+  auto lease = pool.acquire();
+  ASSERT_TRUE(lease) << lease.error().message;
+  for (int i = 0; i < 3; ++i) {
+    auto rows = (*lease)->run(kProbe, {std::to_string(i)});
+    ASSERT_TRUE(rows) << rows.error().message;
+    EXPECT_EQ(rows->integer(0, 0), i + 1);
+  }
+  EXPECT_EQ(prepared_on(**lease), 1);
+}
+
+// Behind a transaction-mode pooler the next transaction may run on another server session,
+// where a statement prepared earlier does not exist: pgbouncer=true prepares nothing.
+TEST(PgPool, PgbouncerTrueRunsEveryStatementUnprepared) {
+  PgTestDatabase db;
+  for (const char* argument : {"?pgbouncer=true", "?statement_cache_size=0"}) {
+    Pool pool(db.url() + argument, 1);
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease) << lease.error().message;
+    auto rows = (*lease)->run(kProbe, {"41"});
+    ASSERT_TRUE(rows) << rows.error().message;
+    EXPECT_EQ(rows->integer(0, 0), 42);
+    ASSERT_TRUE((*lease)->run("BEGIN"));
+    EXPECT_TRUE((*lease)->run_and_commit(kProbe, {"1"})) << argument;
+    EXPECT_EQ(prepared_on(**lease), 0) << argument;
+  }
+}
+
+// A statement the server does not answer in socket_timeout seconds fails, saying so, and its
+// connection is dropped: the pool opens a fresh one for the next call.
+TEST(PgPool, SocketTimeoutBoundsTheWaitForAnAnswer) {
+  PgTestDatabase db;
+  Pool pool(db.url() + "?socket_timeout=1&connection_limit=1", 16);
+  {
+    auto lease = pool.acquire();
+    ASSERT_TRUE(lease) << lease.error().message;
+    auto pid = (*lease)->run("SELECT pg_backend_pid()");
+    ASSERT_TRUE(pid);
+    auto slow = (*lease)->run("SELECT pg_sleep(4)");
+    ASSERT_FALSE(slow);
+    EXPECT_EQ(slow.error().kind, ErrorKind::Unavailable);
+    EXPECT_NE(slow.error().message.find("no answer from the database within 1 s"),
+              std::string::npos)
+        << slow.error().message;
+    EXPECT_TRUE((*lease)->broken());
+  }
+  auto rows = pool.run(kProbe, {"1"}, Pool::Retry::No);
+  ASSERT_TRUE(rows) << rows.error().message;
+  EXPECT_EQ(rows->integer(0, 0), 2);
+}
+
+TEST(PgPool, ConnectionLimitAndPoolTimeoutBoundThePool) {
+  PgTestDatabase db;
+  Pool pool(db.url() + "?connection_limit=1&pool_timeout=1", 16);
+  auto held = pool.acquire();
+  ASSERT_TRUE(held) << held.error().message;
+  auto second = pool.acquire();  // the only connection is on loan
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().kind, ErrorKind::Unavailable);
+  EXPECT_NE(second.error().message.find("pool_timeout"), std::string::npos)
+      << second.error().message;
+}
+
+TEST(PgPool, AnUnreadableUrlFailsEveryCallNamingTheArgument) {
+  Pool pool("postgresql://localhost/tbpay?connection_limit=zero", 16);
+  auto rows = pool.run(kProbe, {"1"}, Pool::Retry::Once);
+  ASSERT_FALSE(rows);
+  EXPECT_NE(rows.error().message.find("connection_limit"), std::string::npos)
+      << rows.error().message;
+  EXPECT_EQ(pool.describe(), "postgresql localhost:5432/tbpay");
+}
+
+}  // namespace
+}  // namespace tbpay::pg
