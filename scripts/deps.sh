@@ -7,7 +7,7 @@ packages=(
   libsasl2-dev libssl-dev
   nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql postgresql-client kcat wrk curl zip unzip jq python3 python3-yaml sqlite3
+  postgresql postgresql-client pgbouncer kcat wrk curl zip unzip jq python3 python3-yaml sqlite3
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,9 @@
 #   scripts/pg-throwaway.sh stop DIR
 #   scripts/pg-throwaway.sh restart DIR -> starts the stopped cluster again on the same port
 #                                          (outage tests: clients reconnect to the same URL)
+#   scripts/pg-throwaway.sh freeze DIR  -> SIGSTOP to the server and its sessions: connections
+#                                          stay open and TCP is accepted, nothing is answered
+#   scripts/pg-throwaway.sh thaw DIR    -> SIGCONT: the server carries on where it stopped
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user.
 set -euo pipefail
 cmd=${1:?start|stop}
@@ -28,6 +31,14 @@ start_server() {
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
+# SIGSTOP or SIGCONT to the postmaster and every process it started.
+signal_cluster() {
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  local pid
+  pid=$(head -n 1 "$dir/data/postmaster.pid")
+  kill -"$1" "$pid" $(pgrep -P "$pid") 2>/dev/null || true
+}
+
 case "$cmd" in
 start)
   mkdir -p "$dir"
@@ -39,7 +50,10 @@ start)
   echo "$port" >"$dir/port"
   echo "postgresql://postgres@127.0.0.1:$port/postgres"
   ;;
+freeze) signal_cluster STOP ;;
+thaw) signal_cluster CONT ;;
 stop)
+  signal_cluster CONT  # a frozen cluster cannot stop
   [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   ;;
 restart)
@@ -50,5 +64,5 @@ restart)
   start_server "$port"
   echo "postgresql://postgres@127.0.0.1:$port/postgres"
   ;;
-*) echo "usage: $0 start|stop|restart DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start|stop|restart|freeze|thaw DIR" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -238,6 +239,78 @@ TEST(DatabaseOutage, SessionsKilledUnderLoadCostARetryAtMostAndNoPaymentTwice) {
       "sessions killed: %d rounds ended %d sessions; %d retry replies, %d payments completed "
       "once\n",
       kills, sessions_ended, retries.load(), kKilledPayments);
+}
+
+// The outage that looks like nothing: the server is frozen (SIGSTOP), so TCP connections stay
+// open and new ones are accepted, but nothing is ever answered, as with a hung host or a dead
+// network path. Without a bound on each wait a callback would hold its server thread forever,
+// and a few of them the whole server. With DATABASE_URL's socket_timeout (Prisma's argument;
+// connect_timeout, libpq's, bounds the new connections tried meanwhile)
+// every callback is told to retry, more callbacks than server threads included; /readyz says
+// 503; once the database carries on, every payment completes exactly once.
+TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
+  constexpr int kFrozenPayments = 24;  // 3 rounds of 8 clients: twice the server's 4 threads
+  constexpr int kClients = 8;
+  ThrowawayCluster cluster;
+  pg_query(cluster.admin_url(), "CREATE DATABASE tbpay");
+  const std::string url = with_database(cluster.admin_url(), "tbpay");
+  TempFolder folder;
+  const auto migrate = run_tbpay({"migrate"}, tbpay_env(url), folder.path(), "migrate");
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err << migrate.out;
+  const auto payments = seed_payments(url, "TB-FROZEN-", kFrozenPayments + 1);
+  ServeUnderTest serve(tbpay_env(url + "?socket_timeout=2&connect_timeout=2"), folder.path());
+  const auto port = serve.port();
+  // Pooled connections are open and warm when the database stops answering.
+  ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 1));
+
+  cluster.freeze();
+  struct Thaw {  // whatever happens below, the cluster carries on (and can be stopped)
+    ThrowawayCluster& c;
+    ~Thaw() {
+      try {
+        c.thaw();
+      } catch (...) {
+      }
+    }
+  } thaw_on_exit{cluster};
+  std::vector<std::optional<HttpReplyOnWire>> replies(kFrozenPayments);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = c; i < kFrozenPayments; i += kClients) {
+        const auto& p = payments[i];
+        replies[i] = http_once(port, raw_request("POST", webhook_path(p.provider),
+                                                 signed_callback(p)),
+                               60s);
+      }
+    });
+  }
+  const auto readyz = http_once(port, raw_request("GET", "/readyz", {}), 60s);
+  for (auto& t : clients) t.join();
+  const bool alive = serve.process().running();
+  cluster.thaw();
+
+  for (int i = 0; i < kFrozenPayments; ++i) {
+    const auto& p = payments[i];
+    ASSERT_TRUE(replies[i].has_value()) << p.order_code << ": no reply in 60 s";
+    EXPECT_EQ(meaning_of(p.provider, replies[i]->status, replies[i]->body), ReplyMeaning::Retry)
+        << p.order_code << " got " << replies[i]->status << " " << replies[i]->body;
+  }
+  ASSERT_TRUE(readyz.has_value()) << "/readyz: no reply in 60 s";
+  EXPECT_EQ(readyz->status, 503);
+  EXPECT_TRUE(alive);
+  // The log says what happened, in words an operator can act on.
+  bool explained = false;
+  for (const auto& line : serve.process().log_lines())
+    if (line.dump().find("no answer from the database within 2 s") != std::string::npos)
+      explained = true;
+  EXPECT_TRUE(explained) << "no log line names the socket_timeout";
+
+  for (int i = 0; i < kFrozenPayments; ++i)
+    EXPECT_TRUE(deliver_until_settled(port, payments[i], 50)) << payments[i].order_code;
+  EXPECT_EQ(pg_count(url, "SELECT count(*) FROM payments WHERE status = 'COMPLETED'"),
+            kFrozenPayments + 1);
+  EXPECT_EQ(pg_count(url, "SELECT count(*) FROM outbox"), kFrozenPayments + 1);
 }
 
 }  // namespace

@@ -9,7 +9,8 @@
 //
 // PostgreSQL databases live on the server named by TEST_DATABASE_URL (set by `make test`):
 // each TestDatabase is its own database there, dropped (WITH (FORCE)) on destruction, so test
-// executables can run in parallel. With TEST_DATABASE_URL unset, constructing one throws, and
+// executables can run in parallel. TEST_PGBOUNCER_URL, also set by `make test`, is a PgBouncer
+// in front of that server (PgTestDatabase::use_pgbouncer). With TEST_DATABASE_URL unset, constructing one throws, and
 // the test fails saying so. SQLite databases are files in a temporary folder, removed after.
 //
 // Helpers throw std::runtime_error on any SQL error: GoogleTest reports it as a failure.
@@ -81,6 +82,17 @@ class PgTestDatabase final : public TestDatabase {
   const std::string& url() const override { return url_; }
   const std::string& name() const { return name_; }
   std::vector<Row> query(std::string_view sql, const std::vector<Value>& params = {}) override;
+
+  // From here on the database is reached as the core service's Prisma URL names it: its
+  // tables in `schema` (created here, empty), and url() carries Prisma's arguments: schema,
+  // pgbouncer=true (no prepared statements), connection_limit=4, socket_timeout. query() keeps
+  // working: its own session's search_path is that schema too.
+  void use_prisma_url(const std::string& schema);
+
+  // From here on url() reaches the database through the PgBouncer of TEST_PGBOUNCER_URL (set
+  // by `make test`: transaction pooling, in front of TEST_DATABASE_URL's server), with the
+  // arguments a Prisma URL for it carries: pgbouncer=true&schema=public. Throws if unset.
+  void use_pgbouncer();
 
   // Ends every session on this database (pg_terminate_backend), as a server restart would:
   // pools holding connections to it must reconnect. Returns how many were ended.

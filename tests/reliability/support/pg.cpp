@@ -109,6 +109,8 @@ ThrowawayCluster::~ThrowawayCluster() {
 
 void ThrowawayCluster::stop() { run_script("stop", folder_); }
 void ThrowawayCluster::restart() { run_script("restart", folder_); }
+void ThrowawayCluster::freeze() { run_script("freeze", folder_); }
+void ThrowawayCluster::thaw() { run_script("thaw", folder_); }
 
 std::vector<SeededPayment> seed_payments(const std::string& url, const std::string& prefix,
                                          int count) {
