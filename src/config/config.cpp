@@ -102,6 +102,8 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
 
   if (auto e = read_int(env, "OUTBOX_BATCH_SIZE", 1, c.outbox_batch_size)) return *e;
   if (auto e = read_int(env, "OUTBOX_MAX_RETRIES", 1, c.outbox_max_retries)) return *e;
+  // As the Node.js deployment: published events are kept 30 days in prod, 7 elsewhere.
+  c.outbox_retention_days = c.env == AppEnv::Prod ? 30 : 7;
   if (auto e = read_int(env, "OUTBOX_RETENTION_DAYS", 0, c.outbox_retention_days)) return *e;
   return c;
 }

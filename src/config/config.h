@@ -46,7 +46,7 @@ struct Config {
   PayOsKeys payos;
   int outbox_batch_size = 500;
   int outbox_max_retries = 3;
-  int outbox_retention_days = 7;
+  int outbox_retention_days = 7;  // load_config: 30 when env is Prod
 
   bool uses_postgres() const;
   // SQLite file path when not on PostgreSQL ("sqlite:" prefix and file: URLs stripped).

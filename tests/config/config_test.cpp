@@ -38,6 +38,16 @@ TEST(Config, NodeEnvIsAcceptedForAppEnv) {
   EXPECT_EQ(load({{"APP_ENV", "staging"}, {"NODE_ENV", "prod"}})->env, AppEnv::Staging);
 }
 
+// The Node.js deployment kept published events 7 days in dev and 30 in prod: a prod move that
+// left OUTBOX_RETENTION_DAYS unset must not start deleting 23 days of history.
+TEST(Config, RetentionDefaultsTo30DaysInProdAnd7Elsewhere) {
+  EXPECT_EQ(load({{"APP_ENV", "prod"}})->outbox_retention_days, 30);
+  EXPECT_EQ(load({{"NODE_ENV", "production"}})->outbox_retention_days, 30);
+  EXPECT_EQ(load({{"APP_ENV", "staging"}})->outbox_retention_days, 7);
+  EXPECT_EQ(load({{"APP_ENV", "dev"}})->outbox_retention_days, 7);
+  EXPECT_EQ(load({{"APP_ENV", "prod"}, {"OUTBOX_RETENTION_DAYS", "14"}})->outbox_retention_days, 14);
+}
+
 TEST(Config, BadNumberStopsStartupNamingTheVariable) {
   auto c = load({{"OUTBOX_BATCH_SIZE", "fifty"}});
   ASSERT_FALSE(c);

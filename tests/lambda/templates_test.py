@@ -111,6 +111,25 @@ class TemplateChecks:
         for s in SECRETS:
             self.assertTrue(params[s].get("NoEcho"), s)
 
+    def test_outbox_retention_is_left_to_tbpay_unless_the_parameter_is_given(self):
+        # Unset, tbpay keeps published events 30 days in prod and 7 elsewhere, as the Node.js
+        # deployment did: the template must not pin 7 for every environment.
+        param = self.doc["Parameters"]["OutboxRetentionDays"]
+        self.assertEqual(param["Default"], "")
+        self.assertIn("HasOutboxRetentionDays", self.doc["Conditions"])
+        settings = [self.doc.get("Globals", {}).get("Function", {})] + \
+            [fn["Properties"] for fn in self.functions.values()]
+        seen = 0
+        for props in settings:
+            variables = props.get("Environment", {}).get("Variables", {})
+            if "OUTBOX_RETENTION_DAYS" in variables:
+                seen += 1
+                self.assertEqual(variables["OUTBOX_RETENTION_DAYS"],
+                                 {"Fn::If": ["HasOutboxRetentionDays",
+                                             {"Ref": "OutboxRetentionDays"},
+                                             {"Ref": "AWS::NoValue"}]})
+        self.assertGreater(seen, 0)
+
     def test_security_group_allows_postgres_kafka_and_https_out(self):
         groups = [r for r in self.resources.values() if r["Type"] == "AWS::EC2::SecurityGroup"]
         self.assertEqual(len(groups), 1)
