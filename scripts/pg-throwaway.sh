@@ -14,14 +14,8 @@ dir=${2:?data directory}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 
-as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then
-    id -u postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib/as-owner.sh
+. "$(dirname "$0")/lib/as-owner.sh"
 
 # Starts the cluster in DIR on PORT. Tests want speed, not durability; max_connections covers
 # parallel test suites.

@@ -12,14 +12,8 @@ command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] ||
   { echo "pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
 bouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 
-as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then
-    id -u postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib/as-owner.sh
+. "$(dirname "$0")/lib/as-owner.sh"
 
 case "$cmd" in
 start)

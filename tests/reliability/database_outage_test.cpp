@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -54,13 +55,20 @@ bool deliver_until_settled(unsigned short port, const SeededPayment& p, int atte
   return false;
 }
 
-TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceAfterRestart) {
-  ThrowawayCluster cluster;
+// A database on the cluster, as `tbpay migrate` leaves it; its URL.
+std::string migrated_database(ThrowawayCluster& cluster, const TempFolder& folder) {
   pg_query(cluster.admin_url(), "CREATE DATABASE tbpay");
   const std::string url = with_database(cluster.admin_url(), "tbpay");
-  TempFolder folder;
   const auto migrate = run_tbpay({"migrate"}, tbpay_env(url), folder.path(), "migrate");
-  ASSERT_EQ(migrate.exit_code, 0) << migrate.err << migrate.out;
+  if (migrate.exit_code != 0)
+    throw std::runtime_error("tbpay migrate failed: " + migrate.err + migrate.out);
+  return url;
+}
+
+TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceAfterRestart) {
+  ThrowawayCluster cluster;
+  TempFolder folder;
+  const std::string url = migrated_database(cluster, folder);
   const auto payments = seed_payments(url, "TB-OUTAGE-", kPayments);
   ServeUnderTest serve(tbpay_env(url), folder.path());
   const auto port = serve.port();
@@ -252,11 +260,8 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   constexpr int kFrozenPayments = 24;  // 3 rounds of 8 clients: twice the server's 4 threads
   constexpr int kClients = 8;
   ThrowawayCluster cluster;
-  pg_query(cluster.admin_url(), "CREATE DATABASE tbpay");
-  const std::string url = with_database(cluster.admin_url(), "tbpay");
   TempFolder folder;
-  const auto migrate = run_tbpay({"migrate"}, tbpay_env(url), folder.path(), "migrate");
-  ASSERT_EQ(migrate.exit_code, 0) << migrate.err << migrate.out;
+  const std::string url = migrated_database(cluster, folder);
   const auto payments = seed_payments(url, "TB-FROZEN-", kFrozenPayments + 1);
   ServeUnderTest serve(tbpay_env(url + "?socket_timeout=2&connect_timeout=2"), folder.path());
   const auto port = serve.port();
