@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "config/database_url.h"
+
 namespace tbpay {
 
 bool Config::uses_postgres() const {
@@ -72,26 +74,35 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
     return std::string("LOG_LEVEL must be debug, info, warn or error, got '" + c.log_level + "'");
 
   c.database_url = get("DATABASE_URL");
+  if (c.uses_postgres()) {  // Prisma's arguments in it are read now, so that a bad one stops us
+    if (auto url = pg::parse_database_url(c.database_url); !url) return url.error().message;
+  }
   if (auto f = env("EVENTS_FILE")) c.events_file = *f;
   if (auto l = env("LISTEN_ADDR")) c.listen_addr = *l;
 
   c.kafka.brokers = get("KAFKA_BROKERS");
   if (auto ssl = env("KAFKA_SSL")) {
     const std::string s = lower(*ssl);
-    if (s == "true" || s == "1" || s == "yes") c.kafka.ssl = true;
-    else if (s == "false" || s == "0" || s == "no") c.kafka.ssl = false;
-    else return std::string("KAFKA_SSL must be true or false, got '" + *ssl + "'");
+    if (s == "true" || s == "1" || s == "yes")
+      c.kafka.ssl = true;
+    else if (s == "false" || s == "0" || s == "no")
+      c.kafka.ssl = false;
+    else
+      return std::string("KAFKA_SSL must be true or false, got '" + *ssl + "'");
   }
   c.kafka.username = get("KAFKA_USERNAME");
   c.kafka.password = get("KAFKA_PASSWORD");
   if (auto m = env("KAFKA_SASL_MECHANISM")) {
     const std::string s = lower(*m);
-    if (s == "plain") c.kafka.sasl = SaslMechanism::Plain;
-    else if (s == "scram-sha-256") c.kafka.sasl = SaslMechanism::ScramSha256;
-    else if (s == "scram-sha-512") c.kafka.sasl = SaslMechanism::ScramSha512;
+    if (s == "plain")
+      c.kafka.sasl = SaslMechanism::Plain;
+    else if (s == "scram-sha-256")
+      c.kafka.sasl = SaslMechanism::ScramSha256;
+    else if (s == "scram-sha-512")
+      c.kafka.sasl = SaslMechanism::ScramSha512;
     else
-      return std::string("KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '" +
-                         *m + "'");
+      return std::string(
+          "KAFKA_SASL_MECHANISM must be plain, scram-sha-256 or scram-sha-512, got '" + *m + "'");
   } else if (!c.kafka.username.empty()) {
     c.kafka.sasl = SaslMechanism::Plain;
   }

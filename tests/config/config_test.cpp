@@ -45,7 +45,8 @@ TEST(Config, RetentionDefaultsTo30DaysInProdAnd7Elsewhere) {
   EXPECT_EQ(load({{"NODE_ENV", "production"}})->outbox_retention_days, 30);
   EXPECT_EQ(load({{"APP_ENV", "staging"}})->outbox_retention_days, 7);
   EXPECT_EQ(load({{"APP_ENV", "dev"}})->outbox_retention_days, 7);
-  EXPECT_EQ(load({{"APP_ENV", "prod"}, {"OUTBOX_RETENTION_DAYS", "14"}})->outbox_retention_days, 14);
+  EXPECT_EQ(load({{"APP_ENV", "prod"}, {"OUTBOX_RETENTION_DAYS", "14"}})->outbox_retention_days,
+            14);
 }
 
 TEST(Config, BadNumberStopsStartupNamingTheVariable) {
@@ -55,6 +56,14 @@ TEST(Config, BadNumberStopsStartupNamingTheVariable) {
   EXPECT_FALSE(load({{"OUTBOX_MAX_RETRIES", "0"}}));
   EXPECT_FALSE(load({{"OUTBOX_RETENTION_DAYS", "-1"}}));
   EXPECT_FALSE(load({{"OUTBOX_BATCH_SIZE", "10x"}}));
+}
+
+TEST(Config, ABadPrismaArgumentInDatabaseUrlStopsStartupNamingIt) {
+  auto c = load({{"DATABASE_URL", "postgresql://u@h/db?schema=public&connection_limit=lots"}});
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().find("DATABASE_URL"), std::string::npos) << c.error();
+  EXPECT_NE(c.error().find("connection_limit"), std::string::npos) << c.error();
+  EXPECT_TRUE(load({{"DATABASE_URL", "postgresql://u@h/db?schema=public&connection_limit=5"}}));
 }
 
 TEST(Config, UnknownSaslMechanismStopsStartup) {

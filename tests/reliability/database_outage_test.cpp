@@ -284,9 +284,8 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
     clients.emplace_back([&, c] {
       for (int i = c; i < kFrozenPayments; i += kClients) {
         const auto& p = payments[i];
-        replies[i] = http_once(port, raw_request("POST", webhook_path(p.provider),
-                                                 signed_callback(p)),
-                               60s);
+        replies[i] =
+            http_once(port, raw_request("POST", webhook_path(p.provider), signed_callback(p)), 60s);
       }
     });
   }

@@ -10,8 +10,9 @@
 // PostgreSQL databases live on the server named by TEST_DATABASE_URL (set by `make test`):
 // each TestDatabase is its own database there, dropped (WITH (FORCE)) on destruction, so test
 // executables can run in parallel. TEST_PGBOUNCER_URL, also set by `make test`, is a PgBouncer
-// in front of that server (PgTestDatabase::use_pgbouncer). With TEST_DATABASE_URL unset, constructing one throws, and
-// the test fails saying so. SQLite databases are files in a temporary folder, removed after.
+// in front of that server (PgTestDatabase::use_pgbouncer). With TEST_DATABASE_URL unset,
+// constructing one throws, and the test fails saying so. SQLite databases are files in a temporary
+// folder, removed after.
 //
 // Helpers throw std::runtime_error on any SQL error: GoogleTest reports it as a failure.
 #include <cstdint>

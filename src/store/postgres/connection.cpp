@@ -225,10 +225,9 @@ Result<Rows> Connection::run_and_commit(const Statement& statement, const Params
     return rows;
   }
   const auto until = deadline();
-  const bool sent =
-      send(statement, params) &&
-      PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
-      PQpipelineSync(c);
+  const bool sent = send(statement, params) &&
+                    PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+                    PQpipelineSync(c);
   // Results: the statement's, NULL, COMMIT's, NULL, then the sync marker.
   ResultPtr statement_result, commit_result;
   int nulls = 0;
@@ -302,7 +301,8 @@ Result<std::unique_ptr<Connection>> Pool::connect() {
   // arguments asked for (database_url.h).
   // An empty `options` is as good as none (libpq).
   std::vector<const char*> keys = {"connect_timeout", "application_name", "options", "dbname"};
-  std::vector<const char*> values = {"5", "tbpay", settings_.options.c_str(), settings_.url.c_str()};
+  std::vector<const char*> values = {"5", "tbpay", settings_.options.c_str(),
+                                     settings_.url.c_str()};
   if (settings_.sslrootcert) {
     keys.push_back("sslrootcert");
     values.push_back(settings_.sslrootcert->c_str());

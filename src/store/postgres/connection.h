@@ -14,8 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "config/database_url.h"
 #include "core/result.h"
-#include "store/postgres/database_url.h"
 
 namespace tbpay::pg {
 

@@ -1,7 +1,7 @@
 // DATABASE_URL as the core service writes it for Prisma (src/store/postgres/database_url.h):
 // Prisma's own arguments are taken out and applied, everything else reaches libpq untouched,
 // and a bad value is refused with the argument's name.
-#include "store/postgres/database_url.h"
+#include "config/database_url.h"
 
 #include <gtest/gtest.h>
 
@@ -31,7 +31,8 @@ TEST(DatabaseUrl, APrismaUrlLosesPrismasArgumentsAndKeepsLibpqs) {
       "postgresql://app:s3cret@db.internal:5432/ticketbottle?schema=payments&connection_limit=5"
       "&sslmode=require&pool_timeout=20&socket_timeout=7&application_name=core&pgbouncer=true");
   EXPECT_EQ(s.url,
-            "postgresql://app:s3cret@db.internal:5432/ticketbottle?sslmode=require&application_name=core");
+            "postgresql://app:s3cret@db.internal:5432/"
+            "ticketbottle?sslmode=require&application_name=core");
   EXPECT_EQ(s.pool_size, 5u);
   EXPECT_EQ(s.pool_timeout, std::optional(20s));
   EXPECT_EQ(s.answer_timeout, 7s);
@@ -70,22 +71,26 @@ TEST(DatabaseUrl, OnlyPrismasArgumentsLeaveAndTheOthersKeepTheirSpelling) {
 }
 
 TEST(DatabaseUrl, TheUrlsOwnOptionsComeFirstAndTbpaysSessionSettingsLast) {
-  const auto s = parsed("postgresql://u@h/db?options=-c%20statement_timeout%3D5000&schema=Core%20Payments");
+  const auto s =
+      parsed("postgresql://u@h/db?options=-c%20statement_timeout%3D5000&schema=Core%20Payments");
   EXPECT_EQ(s.url, "postgresql://u@h/db");
   // The schema name is taken verbatim (quoted: case and space kept; the space escaped for
   // libpq's options syntax).
-  EXPECT_EQ(s.options, std::string("-c statement_timeout=5000 -c search_path=\"Core\\ Payments\" ") +
-                           kSession);
+  EXPECT_EQ(
+      s.options,
+      std::string("-c statement_timeout=5000 -c search_path=\"Core\\ Payments\" ") + kSession);
 }
 
 TEST(DatabaseUrl, PrismasTlsArgumentsBecomeLibpqs) {
-  const auto s = parsed("postgresql://u@h/db?sslmode=require&sslcert=%2Fetc%2Fssl%2Frds-ca.pem&sslaccept=strict");
+  const auto s = parsed(
+      "postgresql://u@h/db?sslmode=require&sslcert=%2Fetc%2Fssl%2Frds-ca.pem&sslaccept=strict");
   EXPECT_EQ(s.url, "postgresql://u@h/db?sslmode=require");
   // Prisma's sslcert is the server's CA certificate: libpq's sslrootcert.
   EXPECT_EQ(s.sslrootcert, std::optional<std::string>("/etc/ssl/rds-ca.pem"));
   // strict: the certificate is checked, and the host name in it.
   EXPECT_EQ(s.sslmode, std::optional<std::string>("verify-full"));
-  EXPECT_FALSE(parsed("postgresql://u@h/db?sslmode=require&sslaccept=accept_invalid_certs").sslmode);
+  EXPECT_FALSE(
+      parsed("postgresql://u@h/db?sslmode=require&sslaccept=accept_invalid_certs").sslmode);
 }
 
 TEST(DatabaseUrl, BadValuesAreRefusedNamingTheArgument) {

@@ -1,7 +1,8 @@
 #pragma once
-// DATABASE_URL as the core service writes it for Prisma. libpq rejects Prisma's own query
-// arguments ("invalid URI query parameter"), and most Prisma URLs carry at least `schema=public`,
-// so they are taken out of the URL here and applied by tbpay instead:
+// DATABASE_URL as the core service writes it for Prisma (checked by load_config, applied by the
+// PostgreSQL pool). libpq rejects Prisma's own query arguments ("invalid URI query parameter"),
+// and most Prisma URLs carry at least `schema=public`, so they are taken out of the URL here and
+// applied by tbpay instead:
 //
 //   schema                 the tables' schema: search_path for every session
 //   connection_limit       the pool's size
@@ -14,8 +15,9 @@
 //   max_connection_lifetime, max_idle_connection_lifetime: accepted, without effect here
 //
 // `options` is kept, with tbpay's own session settings after it (UTC, ISO dates; not behind
-// PgBouncer, which refuses startup options), and any other argument goes to libpq unchanged. Prisma's PKCS12 `sslidentity` is refused with a
-// way out (libpq reads PEM client certificates from PGSSLCERT and PGSSLKEY).
+// PgBouncer, which refuses startup options), and any other argument goes to libpq unchanged.
+// Prisma's PKCS12 `sslidentity` is refused with a way out (libpq reads PEM client certificates
+// from PGSSLCERT and PGSSLKEY).
 #include <chrono>
 #include <cstddef>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "store/postgres/database_url.h"
+#include "config/database_url.h"
 
 #include <charconv>
 #include <string_view>
@@ -42,7 +42,8 @@ Result<long> whole_number(std::string_view key, const std::string& value, long m
   long n = 0;
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc() || end != value.data() + value.size() || n < min)
-    return Error{ErrorKind::Invalid, "DATABASE_URL: " + std::string(key) + " must be a whole number" +
+    return Error{ErrorKind::Invalid, "DATABASE_URL: " + std::string(key) +
+                                         " must be a whole number" +
                                          (min > 0 ? " of at least " + std::to_string(min) : "") +
                                          ", got '" + value + "'"};
   return n;
@@ -128,9 +129,9 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
       s.sslrootcert = *value;
     } else if (key == "sslaccept") {
       if (*value != "strict" && *value != "accept_invalid_certs")
-        return Error{ErrorKind::Invalid,
-                     "DATABASE_URL: sslaccept must be strict or accept_invalid_certs, got '" +
-                         *value + "'"};
+        return Error{
+            ErrorKind::Invalid,
+            "DATABASE_URL: sslaccept must be strict or accept_invalid_certs, got '" + *value + "'"};
       strict = *value == "strict";
     } else if (key == "sslidentity" || key == "sslpassword") {
       return Error{ErrorKind::Invalid,
