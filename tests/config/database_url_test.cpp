@@ -1,4 +1,4 @@
-// DATABASE_URL as the core service writes it for Prisma (src/store/postgres/database_url.h):
+// DATABASE_URL as the core service writes it for Prisma (src/config/database_url.h):
 // Prisma's own arguments are taken out and applied, everything else reaches libpq untouched,
 // and a bad value is refused with the argument's name.
 #include "config/database_url.h"

@@ -1,4 +1,4 @@
-// The PostgreSQL pool under DATABASE_URL's Prisma arguments (src/store/postgres/database_url.h),
+// The PostgreSQL pool under DATABASE_URL's Prisma arguments (src/config/database_url.h),
 // on a real server: what each argument changes, seen from the server's side.
 #include <gtest/gtest.h>
 
