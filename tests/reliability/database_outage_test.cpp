@@ -18,6 +18,7 @@
 
 #include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "store/postgres/connection.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
@@ -54,6 +55,29 @@ bool deliver_until_settled(unsigned short port, const SeededPayment& p, int atte
   }
   return false;
 }
+
+// The cluster frozen (SIGSTOP) from construction until thaw() or the end of the scope: whatever
+// fails in between, it carries on afterwards (and can be stopped).
+class Frozen {
+ public:
+  explicit Frozen(ThrowawayCluster& cluster) : cluster_(cluster) { cluster_.freeze(); }
+  ~Frozen() {
+    try {
+      thaw();
+    } catch (...) {
+    }
+  }
+  Frozen(const Frozen&) = delete;
+  Frozen& operator=(const Frozen&) = delete;
+  void thaw() {
+    if (frozen_) cluster_.thaw();
+    frozen_ = false;
+  }
+
+ private:
+  ThrowawayCluster& cluster_;
+  bool frozen_ = true;
+};
 
 // A database on the cluster, as `tbpay migrate` leaves it; its URL.
 std::string migrated_database(ThrowawayCluster& cluster, const TempFolder& folder) {
@@ -268,16 +292,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   // Pooled connections are open and warm when the database stops answering.
   ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 1));
 
-  cluster.freeze();
-  struct Thaw {  // whatever happens below, the cluster carries on (and can be stopped)
-    ThrowawayCluster& c;
-    ~Thaw() {
-      try {
-        c.thaw();
-      } catch (...) {
-      }
-    }
-  } thaw_on_exit{cluster};
+  Frozen frozen(cluster);
   std::vector<std::optional<HttpReplyOnWire>> replies(kFrozenPayments);
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
@@ -292,7 +307,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   const auto readyz = http_once(port, raw_request("GET", "/readyz", {}), 60s);
   for (auto& t : clients) t.join();
   const bool alive = serve.process().running();
-  cluster.thaw();
+  frozen.thaw();
 
   for (int i = 0; i < kFrozenPayments; ++i) {
     const auto& p = payments[i];
@@ -315,6 +330,30 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   EXPECT_EQ(pg_count(url, "SELECT count(*) FROM payments WHERE status = 'COMPLETED'"),
             kFrozenPayments + 1);
   EXPECT_EQ(pg_count(url, "SELECT count(*) FROM outbox"), kFrozenPayments + 1);
+}
+
+// Sending is bounded too: a statement larger than the sockets' buffers, sent to a frozen server,
+// would block in the kernel's send forever on a blocking connection.
+TEST(DatabaseOutage, AStatementLargerThanTheSocketBuffersStillTimesOutOnAFrozenServer) {
+  ThrowawayCluster cluster;
+  constexpr pg::Statement kLength{"length_of", "SELECT length($1::text)"};
+  // Beyond what loopback's socket buffers hold (tcp_wmem 4 MiB + tcp_rmem up to 32 MiB here).
+  const std::string big(64 << 20, 'x');
+  {  // A live server takes it whole (with time to spare for sending 64 MiB).
+    pg::Pool roomy(cluster.admin_url() + "?socket_timeout=120", 1);
+    auto rows = roomy.run(kLength, {big}, pg::Pool::Retry::No);
+    ASSERT_TRUE(rows) << rows.error().message;
+    EXPECT_EQ(rows->integer(0, 0), 64 << 20);
+  }
+  pg::Pool pool(cluster.admin_url() + "?socket_timeout=1", 1);
+  ASSERT_TRUE(pool.run(kLength, {"warm"}, pg::Pool::Retry::No));  // connected before the freeze
+
+  Frozen frozen(cluster);
+  auto unanswered = pool.run(kLength, {big}, pg::Pool::Retry::No);
+  ASSERT_FALSE(unanswered);
+  EXPECT_NE(unanswered.error().message.find("no answer from the database within 1 s"),
+            std::string::npos)
+      << unanswered.error().message;
 }
 
 }  // namespace

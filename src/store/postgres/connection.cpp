@@ -115,6 +115,28 @@ Error Connection::error_from(const PGresult* result, std::string_view what) {
   return {ErrorKind::Internal, message};
 }
 
+bool Connection::flushed(Deadline until) {
+  PGconn* c = conn_.get();
+  for (;;) {
+    const int pending = PQflush(c);
+    if (pending <= 0) return pending == 0;  // -1: the connection failed, error_from says so
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          until - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      timed_out_ = true;
+      return false;
+    }
+    // The server may be answering while we send: read what came, or the two could wait on
+    // each other (libpq's advice for non-blocking connections).
+    pollfd p{PQsocket(c), POLLIN | POLLOUT, 0};
+    if (p.fd < 0) return false;
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready > 0 && (p.revents & POLLIN) && !PQconsumeInput(c)) return false;
+  }
+}
+
 ResultPtr Connection::next_result(Deadline until) {
   PGconn* c = conn_.get();
   while (PQisBusy(c)) {
@@ -163,8 +185,10 @@ Error Connection::no_answer(std::string_view what) {
 Status<> Connection::prepare(const Statement& statement) {
   if (prepared_.contains(statement.name)) return Ok{};
   const auto until = deadline();
-  if (!PQsendPrepare(conn_.get(), statement.name, statement.sql, 0, nullptr))
+  if (!PQsendPrepare(conn_.get(), statement.name, statement.sql, 0, nullptr) || !flushed(until)) {
+    if (timed_out_) return no_answer(std::string("prepare ") + statement.name);
     return error_from(nullptr, std::string("prepare ") + statement.name);
+  }
   ResultPtr r = last_result(until);
   if (timed_out_) return no_answer(std::string("prepare ") + statement.name);
   if (!succeeded(r.get())) return error_from(r.get(), std::string("prepare ") + statement.name);
@@ -196,7 +220,10 @@ Result<Rows> Connection::run(const Statement& statement, const Params& params) {
     if (auto s = prepare(statement); !s) return s.error();
   }
   const auto until = deadline();
-  if (!send(statement, params)) return error_from(nullptr, statement.name);
+  if (!send(statement, params) || !flushed(until)) {
+    if (timed_out_) return no_answer(statement.name);
+    return error_from(nullptr, statement.name);
+  }
   ResultPtr r = last_result(until);
   if (timed_out_) return no_answer(statement.name);
   if (!succeeded(r.get())) return error_from(r.get(), statement.name);
@@ -206,7 +233,10 @@ Result<Rows> Connection::run(const Statement& statement, const Params& params) {
 Result<Rows> Connection::run(std::string_view sql) {
   const std::string text(sql);
   const auto until = deadline();
-  if (!PQsendQuery(conn_.get(), text.c_str())) return error_from(nullptr, "query");
+  if (!PQsendQuery(conn_.get(), text.c_str()) || !flushed(until)) {
+    if (timed_out_) return no_answer("query");
+    return error_from(nullptr, "query");
+  }
   ResultPtr r = last_result(until);
   if (timed_out_) return no_answer("query");
   if (!succeeded(r.get())) return error_from(r.get(), "query");
@@ -227,7 +257,8 @@ Result<Rows> Connection::run_and_commit(const Statement& statement, const Params
   const auto until = deadline();
   const bool sent = send(statement, params) &&
                     PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
-                    PQpipelineSync(c);
+                    PQpipelineSync(c) && flushed(until);
+  if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
   // Results: the statement's, NULL, COMMIT's, NULL, then the sync marker.
   ResultPtr statement_result, commit_result;
   int nulls = 0;
@@ -328,6 +359,8 @@ Result<std::unique_ptr<Connection>> Pool::connect() {
   }
   // Notices (e.g. "already exists, skipping") and idle-time FATALs are not for stderr.
   PQsetNoticeProcessor(raw, ignore_notice, nullptr);
+  // Sending never blocks either: Connection::flushed waits for the socket, up to the deadline.
+  PQsetnonblocking(raw, 1);
   return conn;
 }
 

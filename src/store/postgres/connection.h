@@ -52,9 +52,10 @@ using Params = std::vector<std::optional<std::string>>;
 // `{a,b,"c d"}`: a text[] literal for ANY($n::text[]) and unnest().
 std::string text_array(const std::vector<std::string>& values);
 
-// Every exchange with the server waits at most `answer_timeout` for its answer: a server that
-// accepts TCP but never answers (frozen, or behind a dead network path that still ACKs) costs
-// a call an error, not a thread forever. The connection is then dropped.
+// Every exchange with the server (sending it, and waiting for its answer) takes at most
+// `answer_timeout`: a server that accepts TCP but never answers (frozen, or behind a dead
+// network path that still ACKs) costs a call an error, not a thread forever. The connection is
+// then dropped.
 class Connection {
  public:
   Connection(PGconn* conn, std::chrono::milliseconds answer_timeout, bool prepared_statements)
@@ -77,6 +78,9 @@ class Connection {
   Error error_from(const PGresult* result, std::string_view what);
   using Deadline = std::chrono::steady_clock::time_point;
   Deadline deadline() const { return std::chrono::steady_clock::now() + answer_timeout_; }
+  // Sends what libpq holds (the connection is non-blocking), no later than `until`: false when
+  // the connection failed, or it timed out (timed_out_).
+  bool flushed(Deadline until);
   // The next result of what was sent, waiting for the server no later than `until`. Null at
   // the end of a query's results, and when the answer did not come in time (timed_out_).
   ResultPtr next_result(Deadline until);
