@@ -115,42 +115,40 @@ Error Connection::error_from(const PGresult* result, std::string_view what) {
   return {ErrorKind::Internal, message};
 }
 
+int Connection::wait_socket(Deadline until, short events) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        until - std::chrono::steady_clock::now())
+                        .count();
+  if (left <= 0) {
+    timed_out_ = true;
+    return -1;
+  }
+  pollfd p{PQsocket(conn_.get()), events, 0};
+  if (p.fd < 0) return -1;
+  const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+  if (ready < 0) return errno == EINTR ? 0 : -1;
+  return ready == 0 ? 0 : p.revents;
+}
+
 bool Connection::flushed(Deadline until) {
   PGconn* c = conn_.get();
   for (;;) {
     const int pending = PQflush(c);
     if (pending <= 0) return pending == 0;  // -1: the connection failed, error_from says so
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          until - std::chrono::steady_clock::now())
-                          .count();
-    if (left <= 0) {
-      timed_out_ = true;
-      return false;
-    }
     // The server may be answering while we send: read what came, or the two could wait on
     // each other (libpq's advice for non-blocking connections).
-    pollfd p{PQsocket(c), POLLIN | POLLOUT, 0};
-    if (p.fd < 0) return false;
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
-    if (ready < 0 && errno != EINTR) return false;
-    if (ready > 0 && (p.revents & POLLIN) && !PQconsumeInput(c)) return false;
+    const int ready = wait_socket(until, POLLIN | POLLOUT);
+    if (ready < 0) return false;
+    if ((ready & POLLIN) && !PQconsumeInput(c)) return false;
   }
 }
 
 ResultPtr Connection::next_result(Deadline until) {
   PGconn* c = conn_.get();
   while (PQisBusy(c)) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          until - std::chrono::steady_clock::now())
-                          .count();
-    if (left <= 0) {
-      timed_out_ = true;
-      return nullptr;
-    }
-    pollfd p{PQsocket(c), POLLIN, 0};
-    if (p.fd < 0) break;  // the connection is gone: PQgetResult says so
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
-    if (ready < 0 && errno != EINTR) break;
+    const int ready = wait_socket(until, POLLIN);
+    if (timed_out_) return nullptr;
+    if (ready < 0) break;  // the connection is gone: PQgetResult says so
     if (ready > 0 && !PQconsumeInput(c)) break;
   }
   return ResultPtr(PQgetResult(c));

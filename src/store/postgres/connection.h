@@ -78,6 +78,9 @@ class Connection {
   Error error_from(const PGresult* result, std::string_view what);
   using Deadline = std::chrono::steady_clock::time_point;
   Deadline deadline() const { return std::chrono::steady_clock::now() + answer_timeout_; }
+  // Waits for `events` on the socket, no later than `until`: the events that came (0 when none
+  // did yet), or -1 when the connection is gone or the time is up (then timed_out_ is set).
+  int wait_socket(Deadline until, short events);
   // Sends what libpq holds (the connection is non-blocking), no later than `until`: false when
   // the connection failed, or it timed out (timed_out_).
   bool flushed(Deadline until);
