@@ -172,24 +172,26 @@ ResultPtr Connection::last_result(Deadline until) {
 }
 
 Error Connection::no_answer(std::string_view what) {
-  failed_ = true;
-  // Closing must not wait on the silent server either.
-  PQsetnonblocking(conn_.get(), 1);
+  failed_ = true;  // the pool drops it; closing does not wait (the connection is non-blocking)
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(answer_timeout_).count();
   return unavailable(std::string(what) + ": no answer from the database within " +
                      std::to_string(seconds) + " s (socket_timeout); the connection is dropped");
 }
 
-Status<> Connection::prepare(const Statement& statement) {
-  if (prepared_.contains(statement.name)) return Ok{};
+Result<Rows> Connection::exchange(bool sent, std::string_view what) {
   const auto until = deadline();
-  if (!PQsendPrepare(conn_.get(), statement.name, statement.sql, 0, nullptr) || !flushed(until)) {
-    if (timed_out_) return no_answer(std::string("prepare ") + statement.name);
-    return error_from(nullptr, std::string("prepare ") + statement.name);
-  }
+  if (!sent || !flushed(until)) return timed_out_ ? no_answer(what) : error_from(nullptr, what);
   ResultPtr r = last_result(until);
-  if (timed_out_) return no_answer(std::string("prepare ") + statement.name);
-  if (!succeeded(r.get())) return error_from(r.get(), std::string("prepare ") + statement.name);
+  if (timed_out_) return no_answer(what);
+  if (!succeeded(r.get())) return error_from(r.get(), what);
+  return Rows(std::move(r));
+}
+
+Status<> Connection::prepare(const Statement& statement) {
+  if (!prepared_statements_ || prepared_.contains(statement.name)) return Ok{};
+  auto done = exchange(PQsendPrepare(conn_.get(), statement.name, statement.sql, 0, nullptr) != 0,
+                       std::string("prepare ") + statement.name);
+  if (!done) return done.error();
   prepared_.insert(statement.name);
   return Ok{};
 }
@@ -214,37 +216,16 @@ bool Connection::send(const Statement& statement, const Params& params) {
 }
 
 Result<Rows> Connection::run(const Statement& statement, const Params& params) {
-  if (prepared_statements_) {
-    if (auto s = prepare(statement); !s) return s.error();
-  }
-  const auto until = deadline();
-  if (!send(statement, params) || !flushed(until)) {
-    if (timed_out_) return no_answer(statement.name);
-    return error_from(nullptr, statement.name);
-  }
-  ResultPtr r = last_result(until);
-  if (timed_out_) return no_answer(statement.name);
-  if (!succeeded(r.get())) return error_from(r.get(), statement.name);
-  return Rows(std::move(r));
+  if (auto s = prepare(statement); !s) return s.error();
+  return exchange(send(statement, params), statement.name);
 }
 
 Result<Rows> Connection::run(std::string_view sql) {
-  const std::string text(sql);
-  const auto until = deadline();
-  if (!PQsendQuery(conn_.get(), text.c_str()) || !flushed(until)) {
-    if (timed_out_) return no_answer("query");
-    return error_from(nullptr, "query");
-  }
-  ResultPtr r = last_result(until);
-  if (timed_out_) return no_answer("query");
-  if (!succeeded(r.get())) return error_from(r.get(), "query");
-  return Rows(std::move(r));
+  return exchange(PQsendQuery(conn_.get(), std::string(sql).c_str()) != 0, "query");
 }
 
 Result<Rows> Connection::run_and_commit(const Statement& statement, const Params& params) {
-  if (prepared_statements_) {
-    if (auto s = prepare(statement); !s) return s.error();
-  }
+  if (auto s = prepare(statement); !s) return s.error();
   PGconn* c = conn_.get();
   if (!PQenterPipelineMode(c)) {
     auto rows = run(statement, params);

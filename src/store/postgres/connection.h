@@ -74,7 +74,12 @@ class Connection {
   bool in_transaction() const;
 
  private:
+  // Prepares the statement on this connection the first time (nothing without prepared
+  // statements).
   Status<> prepare(const Statement& statement);
+  // The rest of one exchange once libpq took the query (`sent`): sends it and waits for its
+  // results, both by the deadline; a failure is an Error naming `what`.
+  Result<Rows> exchange(bool sent, std::string_view what);
   Error error_from(const PGresult* result, std::string_view what);
   using Deadline = std::chrono::steady_clock::time_point;
   Deadline deadline() const { return std::chrono::steady_clock::now() + answer_timeout_; }
