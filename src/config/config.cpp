@@ -1,10 +1,11 @@
 #include "config/config.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
+#include <limits>
 
 #include "config/database_url.h"
+#include "config/whole_number.h"
 
 namespace tbpay {
 
@@ -43,12 +44,11 @@ std::string lower(std::string s) {
 std::optional<std::string> read_int(const EnvLookup& env, const char* name, int min, int& out) {
   auto v = env(name);
   if (!v) return std::nullopt;
-  int parsed = 0;
-  auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
-  if (ec != std::errc() || end != v->data() + v->size() || parsed < min)
+  const auto parsed = whole_number(*v, min);
+  if (!parsed || *parsed > std::numeric_limits<int>::max())
     return std::string(name) + " must be a whole number >= " + std::to_string(min) + ", got '" +
            *v + "'";
-  out = parsed;
+  out = static_cast<int>(*parsed);
   return std::nullopt;
 }
 

@@ -1,8 +1,8 @@
 #include "config/database_url.h"
 
-#include <charconv>
 #include <string_view>
-#include <vector>
+
+#include "config/whole_number.h"
 
 namespace tbpay::pg {
 
@@ -38,15 +38,11 @@ std::optional<std::string> percent_decoded(std::string_view s) {
   return out;
 }
 
-Result<long> whole_number(std::string_view key, const std::string& value, long min) {
-  long n = 0;
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc() || end != value.data() + value.size() || n < min)
-    return Error{ErrorKind::Invalid, "DATABASE_URL: " + std::string(key) +
-                                         " must be a whole number" +
-                                         (min > 0 ? " of at least " + std::to_string(min) : "") +
-                                         ", got '" + value + "'"};
-  return n;
+Result<long> argument_number(std::string_view key, const std::string& value, long min) {
+  if (auto n = whole_number(value, min)) return *n;
+  return Error{ErrorKind::Invalid, "DATABASE_URL: " + std::string(key) + " must be a whole number" +
+                                       (min > 0 ? " of at least " + std::to_string(min) : "") +
+                                       ", got '" + value + "'"};
 }
 
 Result<bool> flag(std::string_view key, const std::string& value) {
@@ -105,15 +101,15 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
     if (key == "schema") {
       schema = *value;
     } else if (key == "connection_limit") {
-      auto n = whole_number(key, *value, 1);
+      auto n = argument_number(key, *value, 1);
       if (!n) return n.error();
       s.pool_size = static_cast<std::size_t>(*n);
     } else if (key == "pool_timeout") {
-      auto n = whole_number(key, *value, 0);
+      auto n = argument_number(key, *value, 0);
       if (!n) return n.error();
       s.pool_timeout = *n == 0 ? std::nullopt : std::optional(std::chrono::seconds(*n));
     } else if (key == "socket_timeout") {
-      auto n = whole_number(key, *value, 1);
+      auto n = argument_number(key, *value, 1);
       if (!n) return n.error();
       s.answer_timeout = std::chrono::seconds(*n);
     } else if (key == "pgbouncer") {
@@ -122,7 +118,7 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
       s.pgbouncer = *on;
       if (*on) s.prepared_statements = false;
     } else if (key == "statement_cache_size") {
-      auto n = whole_number(key, *value, 0);
+      auto n = argument_number(key, *value, 0);
       if (!n) return n.error();
       if (*n == 0) s.prepared_statements = false;
     } else if (key == "sslcert") {
