@@ -56,29 +56,6 @@ bool deliver_until_settled(unsigned short port, const SeededPayment& p, int atte
   return false;
 }
 
-// The cluster frozen (SIGSTOP) from construction until thaw() or the end of the scope: whatever
-// fails in between, it carries on afterwards (and can be stopped).
-class Frozen {
- public:
-  explicit Frozen(ThrowawayCluster& cluster) : cluster_(cluster) { cluster_.freeze(); }
-  ~Frozen() {
-    try {
-      thaw();
-    } catch (...) {
-    }
-  }
-  Frozen(const Frozen&) = delete;
-  Frozen& operator=(const Frozen&) = delete;
-  void thaw() {
-    if (frozen_) cluster_.thaw();
-    frozen_ = false;
-  }
-
- private:
-  ThrowawayCluster& cluster_;
-  bool frozen_ = true;
-};
-
 // A database on the cluster, as `tbpay migrate` leaves it; its URL.
 std::string migrated_database(ThrowawayCluster& cluster, const TempFolder& folder) {
   pg_query(cluster.admin_url(), "CREATE DATABASE tbpay");
@@ -277,9 +254,9 @@ TEST(DatabaseOutage, SessionsKilledUnderLoadCostARetryAtMostAndNoPaymentTwice) {
 // open and new ones are accepted, but nothing is ever answered, as with a hung host or a dead
 // network path. Without a bound on each wait a callback would hold its server thread forever,
 // and a few of them the whole server. With DATABASE_URL's socket_timeout (Prisma's argument;
-// connect_timeout, libpq's, bounds the new connections tried meanwhile)
-// every callback is told to retry, more callbacks than server threads included; /readyz says
-// 503; once the database carries on, every payment completes exactly once.
+// libpq's connect_timeout bounds the new connections tried meanwhile) every callback is told
+// to retry, more callbacks than server threads included; /readyz says 503; once the database
+// carries on, every payment completes exactly once.
 TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   constexpr int kFrozenPayments = 24;  // 3 rounds of 8 clients: twice the server's 4 threads
   constexpr int kClients = 8;
@@ -292,7 +269,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   // Pooled connections are open and warm when the database stops answering.
   ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 1));
 
-  Frozen frozen(cluster);
+  cluster.freeze();  // a failure meanwhile still ends well: stopping a cluster thaws it
   std::vector<std::optional<HttpReplyOnWire>> replies(kFrozenPayments);
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
@@ -307,7 +284,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   const auto readyz = http_once(port, raw_request("GET", "/readyz", {}), 60s);
   for (auto& t : clients) t.join();
   const bool alive = serve.process().running();
-  frozen.thaw();
+  cluster.thaw();
 
   for (int i = 0; i < kFrozenPayments; ++i) {
     const auto& p = payments[i];
@@ -348,7 +325,7 @@ TEST(DatabaseOutage, AStatementLargerThanTheSocketBuffersStillTimesOutOnAFrozenS
   pg::Pool pool(cluster.admin_url() + "?socket_timeout=1", 1);
   ASSERT_TRUE(pool.run(kLength, {"warm"}, pg::Pool::Retry::No));  // connected before the freeze
 
-  Frozen frozen(cluster);
+  cluster.freeze();
   auto unanswered = pool.run(kLength, {big}, pg::Pool::Retry::No);
   ASSERT_FALSE(unanswered);
   EXPECT_NE(unanswered.error().message.find("no answer from the database within 1 s"),

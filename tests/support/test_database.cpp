@@ -142,8 +142,8 @@ struct PgTestDatabase::Impl {
   PgPtr admin;
   std::mutex mutex;  // guards `conn` (tests may query from several threads)
   PgPtr conn;
-  std::string conn_url;  // what query() connects to: the database, on use_prisma_url's schema
-  std::string schema;    // use_prisma_url's
+  std::string direct_url;  // the database on TEST_DATABASE_URL's server
+  std::string schema;      // use_prisma_url's: query()'s session works there too
 };
 
 PgTestDatabase::PgTestDatabase() : impl_(std::make_unique<Impl>()) {
@@ -156,8 +156,7 @@ PgTestDatabase::PgTestDatabase() : impl_(std::make_unique<Impl>()) {
   impl_->admin = pg_connect(impl_->admin_url);
   name_ = unique_name("tbpay_t_");
   pg_query(impl_->admin.get(), "CREATE DATABASE \"" + name_ + "\"", {});
-  url_ = with_database(impl_->admin_url, name_);
-  impl_->conn_url = url_;
+  url_ = impl_->direct_url = with_database(impl_->admin_url, name_);
 }
 
 void PgTestDatabase::use_pgbouncer() {
@@ -174,10 +173,8 @@ void PgTestDatabase::use_prisma_url(const std::string& schema) {
   exec("CREATE SCHEMA \"" + schema + "\"");
   std::lock_guard lock(impl_->mutex);
   impl_->conn.reset();
-  const char* separator = url_.find('?') == std::string::npos ? "?" : "&";
   impl_->schema = schema;
-  impl_->conn_url = url_ + separator + "options=-c%20search_path%3D%22" + schema + "%22";
-  url_ += std::string(separator) + "schema=" + schema +
+  url_ += std::string(url_.find('?') == std::string::npos ? "?" : "&") + "schema=" + schema +
           "&pgbouncer=true&connection_limit=4&socket_timeout=30";
 }
 
@@ -190,8 +187,11 @@ PgTestDatabase::~PgTestDatabase() {
 
 std::vector<Row> PgTestDatabase::query(std::string_view sql, const std::vector<Value>& params) {
   std::lock_guard lock(impl_->mutex);
-  if (!impl_->conn || PQstatus(impl_->conn.get()) != CONNECTION_OK)
-    impl_->conn = pg_connect(impl_->conn_url);
+  if (!impl_->conn || PQstatus(impl_->conn.get()) != CONNECTION_OK) {
+    impl_->conn = pg_connect(impl_->direct_url);
+    if (!impl_->schema.empty())
+      pg_query(impl_->conn.get(), "SET search_path = \"" + impl_->schema + "\"", {});
+  }
   if (impl_->schema.empty()) return pg_query(impl_->conn.get(), sql, params);
   // Prisma names its schema in every statement ("public"."payments"): the helpers that write
   // as the core service does (insert_payment) follow the schema too.

@@ -35,7 +35,7 @@ class ThrowawayCluster {
   const std::string& admin_url() const { return url_; }
   void stop();     // fast shutdown: sessions are ended, the port closes
   void restart();  // starts again on the same port
-  void freeze();   // SIGSTOP: TCP is still accepted, nothing is answered
+  void freeze();   // SIGSTOP: TCP is still accepted, nothing is answered; stop() thaws first
   void thaw();     // SIGCONT
 
  private:
