@@ -11,6 +11,8 @@
 # that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/local-servers.sh
+. scripts/lib/local-servers.sh  # free_port
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
@@ -184,7 +186,6 @@ done
 sign_range "$wide_first" "$wide_last" "$out/callbacks-wide.tsv"
 
 # --- helpers -----------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 value() { sed -n "s/^$1=//p" "$2" | tail -n 1; }

@@ -14,8 +14,8 @@ dir=${2:?data directory}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
 
-# shellcheck source=lib/as-owner.sh
-. "$(dirname "$0")/lib/as-owner.sh"
+# shellcheck source=lib/local-servers.sh
+. "$(dirname "$0")/lib/local-servers.sh"
 
 # Starts the cluster in DIR on PORT. Tests want speed, not durability; max_connections covers
 # parallel test suites.
@@ -37,7 +37,7 @@ case "$cmd" in
 start)
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   start_server "$port"

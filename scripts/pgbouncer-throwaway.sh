@@ -8,19 +8,18 @@
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:?folder}
-command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] ||
-  { echo "pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
-bouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+bouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)  # sbin is not on every PATH
+[ -x "$bouncer" ] || { echo "pgbouncer not found (apt-get install pgbouncer)" >&2; exit 1; }
 
-# shellcheck source=lib/as-owner.sh
-. "$(dirname "$0")/lib/as-owner.sh"
+# shellcheck source=lib/local-servers.sh
+. "$(dirname "$0")/lib/local-servers.sh"
 
 case "$cmd" in
 start)
   pg_port=${3:?PostgreSQL port}
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   echo '"postgres" ""' >"$dir/users.txt"
   cat >"$dir/pgbouncer.ini" <<INI
 [databases]
