@@ -41,7 +41,7 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 # Webhook throughput side by side with pgbench running tbpay's own statement, relay and Lambda
-# figures (issue 5, bench/README.md). A few minutes; not part of `make test` or CI.
+# figures (bench/README.md). A few minutes; not part of `make test` or CI.
 # make bench BENCH_FLAGS="--duration 30 --payments 300000"
 bench: configure
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)
@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# AWS Lambda package (issue 4): bootstrap, the stripped binary, its libraries and the loader.
+# AWS Lambda package (docs/lambda.md): bootstrap, the stripped binary, its libraries and the loader.
 package: build
 	scripts/package-lambda.sh $(BUILD_DIR)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench` (issue 5): tbpay's webhook path side by side with what PostgreSQL itself can do
+# `make bench`: tbpay's webhook path side by side with what PostgreSQL itself can do
 # with the same statement, on the same server, in the same run. Then the relay and Lambda
 # figures when their benches are built. Not part of `make test` or CI. See bench/README.md.
 #

@@ -82,7 +82,7 @@ struct IngestionEnv {
   std::unique_ptr<WebhookIngestion> ingestion;
 };
 
-// Statuses a webhook runtime may answer with (README "HTTP endpoints", DESIGN.md): 500 is
+// Statuses a webhook runtime may answer with (README "HTTP endpoints", docs/providers.md): 500 is
 // not among them, whatever the input.
 inline bool documented_status(int status) {
   switch (status) {

@@ -1,6 +1,6 @@
 #pragma once
 // Outbox cleanup: deletes published events past retention in bounded chunks and reports dead
-// events (DESIGN.md, "Outbox cleanup").
+// events (docs/relay.md, "Outbox cleanup").
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// Which Kafka topic an outbox event goes to. The one place to change a topic (DESIGN.md,
+// Which Kafka topic an outbox event goes to. The one place to change a topic (docs/relay.md,
 // "Outbox relay": topics).
 #include <optional>
 #include <string>

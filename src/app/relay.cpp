@@ -138,7 +138,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     const auto t1 = Clock::now();
     if (auto finished = claim.finish(s.outcomes, now_utc()); !finished) {
       // What was delivered stays pending and goes out again later: consumers de-duplicate on
-      // eventId (DESIGN.md: at least once).
+      // eventId (docs/relay.md: at least once).
       s.finish_error = "cannot record the delivery of " + std::to_string(s.outcomes.size()) +
                        " outbox events: " + finished.error().message;
     }

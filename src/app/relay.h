@@ -1,6 +1,6 @@
 #pragma once
 // Outbox relay: publishes pending outbox events, batch by batch, until none is left or the
-// budget is spent (DESIGN.md, "Outbox relay").
+// budget is spent (docs/relay.md, "Outbox relay").
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -197,7 +197,7 @@ HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
   }
 
   WebhookReply wire = handler.reply(rec.outcome, rejection.value_or(CallbackRejection::Malformed));
-  // DESIGN.md: a provider without keys answers 503, whatever its usual reply convention.
+  // A provider without keys answers 503, whatever its usual reply convention.
   if (rejection == CallbackRejection::NotConfigured) wire.http_status = 503;
 
   // The one log line of this callback.

@@ -1,4 +1,4 @@
-// `tbpay migrate [--lookup-index]`: the schema of DESIGN.md on an empty database; nothing
+// `tbpay migrate [--lookup-index]`: the core service's schema on an empty database; nothing
 // changes on a database that already has it (the core service's, in production).
 #include <iostream>
 #include <memory>
@@ -44,7 +44,7 @@ void add_migrate(CLI::App& app, ExitCode& exit) {
   auto lookup_index = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
       "migrate",
-      "Create the payments and outbox tables (DESIGN.md) on an empty database; a database that "
+      "Create the payments and outbox tables on an empty database; a database that "
       "already has them is left unchanged");
   cmd->add_flag("--lookup-index", *lookup_index,
                 "Also create payments_provider_providerTransactionId_idx on (provider, "

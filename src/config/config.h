@@ -1,5 +1,5 @@
 #pragma once
-// Configuration from the environment (names kept from the Node.js deployment, DESIGN.md).
+// Configuration from the environment (names kept from the Node.js deployment; docs/operations.md).
 #include <cstdint>
 #include <functional>
 #include <optional>

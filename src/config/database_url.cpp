@@ -8,7 +8,7 @@ namespace tbpay::pg {
 
 namespace {
 
-// tbpay's own session settings: timestamps are UTC wall-clock time (DESIGN.md), and read back
+// tbpay's own session settings: timestamps are UTC wall-clock time (docs/database.md), read back
 // in ISO form. Last, so that they win over the same settings in the URL's `options`.
 constexpr std::string_view kSessionOptions = "-c TimeZone=UTC -c DateStyle=ISO";
 

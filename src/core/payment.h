@@ -19,7 +19,7 @@ std::optional<PaymentStatus> parse_payment_status(std::string_view s);
 // Accepts the database spelling and the friendly lower-case one ("zalopay", "payos").
 std::optional<Provider> parse_provider(std::string_view s);
 
-// The state machine of DESIGN.md: may a payment in `from` move to `to`?
+// The state machine (docs/state-machine.md): may a payment in `from` move to `to`?
 // PENDING -> COMPLETED | FAILED; FAILED -> COMPLETED; CANCELLED -> COMPLETED.
 bool can_transition(PaymentStatus from, PaymentStatus to);
 

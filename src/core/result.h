@@ -1,5 +1,5 @@
 #pragma once
-// A value or a typed error. Expected failures travel as values (STYLE.md);
+// A value or a typed error. Expected failures travel as values (docs/architecture.md);
 // exceptions are kept for programming errors and start-up failures.
 #include <cassert>
 #include <string>

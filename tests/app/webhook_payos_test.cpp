@@ -1,5 +1,5 @@
 // PayOS webhooks end to end through WebhookIngestion, on SQLite and PostgreSQL
-// (DESIGN.md, "PayOS webhook" and the state machine).
+// (docs/providers.md, "PayOS", and docs/state-machine.md).
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // ZaloPay callbacks end to end through WebhookIngestion, on SQLite and PostgreSQL
-// (DESIGN.md, "ZaloPay callback").
+// (docs/providers.md, "ZaloPay").
 #include <gtest/gtest.h>
 
 #include "app/webhook_fixture.h"

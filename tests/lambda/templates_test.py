@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """deploy/template.yaml (SAM) and deploy/cloudformation.yaml parse, and describe the three
-functions issue 4 asks for, each with a handler the tbpay binary accepts.
+functions of docs/lambda.md, each with a handler the tbpay binary accepts.
 
 Usage: templates_test.py TBPAY_BINARY DEPLOY_DIR
 """

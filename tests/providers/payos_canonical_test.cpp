@@ -1,4 +1,4 @@
-// The string PayOS signs (DESIGN.md): expected values were produced by a JavaScript reference
+// The string PayOS signs (docs/providers.md): expected values came from a JavaScript reference
 // (Object.keys().sort(), `${value}`, JSON.stringify with sorted keys) and pasted here.
 #include <gtest/gtest.h>
 

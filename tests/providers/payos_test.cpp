@@ -1,4 +1,4 @@
-// PayOS webhooks as DESIGN.md specifies them: signature over the canonical `data`, compared
+// PayOS webhooks as docs/providers.md specifies them: signature over the canonical `data`, compared
 // case-insensitively; then the content of `data`; and the replies PayOS expects.
 #include "providers/payos/payos.h"
 

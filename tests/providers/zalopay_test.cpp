@@ -1,4 +1,4 @@
-// ZaloPay callbacks as DESIGN.md specifies them: MAC over the exact `data` text with key2,
+// ZaloPay callbacks as docs/providers.md specifies them: MAC over the exact `data` text with key2,
 // then type, then the content of `data`; and the replies ZaloPay expects.
 #include "providers/zalopay/zalopay.h"
 

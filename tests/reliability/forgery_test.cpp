@@ -2,7 +2,7 @@
 // callback changes a payment; a correctly signed callback with the wrong amount or app_id is
 // a security event ("alert": true in its log line).
 //
-// Signature case (DESIGN.md): ZaloPay's mac is lower-case hex, so an upper-cased mac is not
+// Signature case (docs/providers.md): ZaloPay's mac is lower-case hex, so an upper-cased mac is not
 // ZaloPay's and is refused; PayOS signatures compare case-insensitively, so both cases pass.
 #include <gtest/gtest.h>
 

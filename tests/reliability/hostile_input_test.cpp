@@ -1,5 +1,5 @@
 // Scenario 6, hostile input: malformed requests of every kind against `tbpay serve`. Each gets
-// the documented reply (README "HTTP endpoints", DESIGN.md provider replies), nothing changes
+// the documented reply (README "HTTP endpoints", docs/providers.md replies), nothing changes
 // in the database, and the server stays up and keeps processing genuine callbacks. Slow-drip
 // clients and idle connections are cut off by the server's timeouts.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
--- The core service's tables, written by hand from DESIGN.md ("The database contract"), not by
+-- The core service's tables, written by hand from docs/database.md (the contract), not by
 -- tbpay: tests run the stores against this to prove they work on tables tbpay did not create.
 CREATE TYPE public."PaymentStatus" AS ENUM ('PENDING', 'COMPLETED', 'FAILED', 'CANCELLED');
 CREATE TYPE public."Currency" AS ENUM ('VND');

@@ -68,7 +68,7 @@ class TestDatabase {
   // The schema as `tbpay migrate` creates it; throws if migrate fails.
   void migrate();
   // PostgreSQL: tests/store/core_service_schema.sql, the core service's tables written by hand
-  // from DESIGN.md (not by tbpay). SQLite has no core service: same as migrate().
+  // from docs/database.md (not by tbpay). SQLite has no core service: same as migrate().
   void create_core_service_schema();
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-// PayOS webhooks (DESIGN.md, "PayOS webhook"): the signature over the canonical form of
+// PayOS webhooks (docs/providers.md, "PayOS"): the signature over the canonical form of
 // `data`, and the {"error", "message", "data"} replies PayOS expects.
 #include <cstdint>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// ZaloPay callbacks (DESIGN.md, "ZaloPay callback"): MAC verification of `data` with key2,
+// ZaloPay callbacks (docs/providers.md, "ZaloPay"): MAC verification of `data` with key2,
 // and the {"return_code", "return_message"} replies ZaloPay expects.
 #include <cstdint>
 #include <memory>

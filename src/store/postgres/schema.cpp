@@ -1,4 +1,4 @@
-// The core service's schema, as its Prisma migration creates it (DESIGN.md, "The database
+// The core service's schema, as its Prisma migration creates it (docs/database.md, "The database
 // contract"). We create it only on an empty database and never change an existing one.
 #include "store/postgres/stores.h"
 

@@ -1,4 +1,4 @@
-// The tables of DESIGN.md with SQLite types: TEXT timestamps 'YYYY-MM-DD HH:MM:SS.mmm' (UTC,
+// The tables of docs/database.md with SQLite types: TEXT timestamps 'YYYY-MM-DD HH:MM:SS.mmm' (UTC,
 // which sort and compare as text), TEXT JSON, enums as CHECK constraints, the same index names.
 #include "store/sqlite/stores.h"
 
