@@ -114,5 +114,16 @@ TEST(Prometheus, PromtoolRefusesABrokenExposition) {
             0);  // a counter without _total
 }
 
+// The alert rules the README offers load in Prometheus, and fire when they should
+// (deploy/prometheus/alerts_test.yml).
+TEST(PrometheusAlerts, RulesLoadAndFireOnDeadEventsAndAnOldBacklog) {
+  const std::string dir = std::string(TBPAY_SOURCE_DIR_PATH) + "/deploy/prometheus";
+  auto check = test::promtool("check rules " + dir + "/alerts.yml");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+  EXPECT_NE(check.output.find("SUCCESS"), std::string::npos) << check.output;
+  auto unit = test::promtool("test rules " + dir + "/alerts_test.yml");
+  EXPECT_EQ(unit.exit_code, 0) << unit.output;
+}
+
 }  // namespace
 }  // namespace tbpay::prometheus
