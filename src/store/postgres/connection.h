@@ -161,7 +161,7 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable released_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::size_t open_ = 0;  // idle + on loan
+  std::size_t open_ = 0;                 // idle + on loan
   std::atomic<std::size_t> in_use_{0};   // leases alive, and connections being opened for one
   std::atomic<std::size_t> waiting_{0};  // callers in acquire() waiting for a free slot
 };
