@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client pgbouncer kcat wrk curl zip unzip jq python3 python3-yaml sqlite3
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,7 @@ namespace tbpay {
 
 struct Context;
 class Metrics;
+class ServeMetrics;
 
 struct OutboxBackgroundOptions {
   // Polling, not LISTEN/NOTIFY: a notification would need a trigger on the core service's
@@ -20,12 +21,18 @@ struct OutboxBackgroundOptions {
   std::chrono::milliseconds max_backoff{5'000};
   std::chrono::milliseconds first_cleanup_after{std::chrono::minutes(1)};
   std::chrono::milliseconds cleanup_every{std::chrono::hours(24)};
+  // How often the relay thread reads the outbox's counts (pending, dead, oldest pending age)
+  // for the metrics: one aggregate query, so that a scrape never queries.
+  std::chrono::milliseconds stats_every{std::chrono::seconds(30)};
 };
 
 class OutboxBackground {
  public:
   // Starts both threads. `ctx` and `metrics` must outlive this object.
   OutboxBackground(Context& ctx, Metrics& metrics, OutboxBackgroundOptions options = {});
+  // Also counts runs into `exposed` (`serve`'s /metrics), which must outlive this object.
+  OutboxBackground(Context& ctx, Metrics& metrics, ServeMetrics& exposed,
+                   OutboxBackgroundOptions options = {});
   ~OutboxBackground();  // stop()
   OutboxBackground(const OutboxBackground&) = delete;
   OutboxBackground& operator=(const OutboxBackground&) = delete;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/serve_metrics.h"
 #include "context/context.h"
 #include "crypto/crypto.h"
 #include "observability/metrics.h"
@@ -45,18 +46,6 @@ std::string_view without_trailing_slash(std::string_view path) {
   return path;
 }
 
-std::string_view outcome_name(IngestOutcome o) {
-  switch (o) {
-    case IngestOutcome::Processed: return "processed";
-    case IngestOutcome::Duplicate: return "duplicate";
-    case IngestOutcome::UnknownPayment: return "unknown_payment";
-    case IngestOutcome::AmountMismatch: return "amount_mismatch";
-    case IngestOutcome::TemporaryFailure: return "temporary_failure";
-    case IngestOutcome::Rejected: return "rejected";
-  }
-  return "rejected";
-}
-
 std::string_view metric_name(IngestOutcome o) {
   switch (o) {
     case IngestOutcome::Processed: return "WebhookProcessed";
@@ -67,18 +56,6 @@ std::string_view metric_name(IngestOutcome o) {
     case IngestOutcome::Rejected: return "WebhookRejected";
   }
   return "WebhookRejected";
-}
-
-std::string_view rejection_name(CallbackRejection r) {
-  switch (r) {
-    case CallbackRejection::NotACallback: return "not_a_callback";
-    case CallbackRejection::Malformed: return "malformed";
-    case CallbackRejection::BadSignature: return "bad_signature";
-    case CallbackRejection::AppIdMismatch: return "app_id_mismatch";
-    case CallbackRejection::Unsupported: return "unsupported";
-    case CallbackRejection::NotConfigured: return "not_configured";
-  }
-  return "malformed";
 }
 
 // What one callback came to, gathered for its single log line.
@@ -96,9 +73,33 @@ struct CallbackRecord {
 
 }  // namespace
 
+std::string_view outcome_name(IngestOutcome o) {
+  switch (o) {
+    case IngestOutcome::Processed: return "processed";
+    case IngestOutcome::Duplicate: return "duplicate";
+    case IngestOutcome::UnknownPayment: return "unknown_payment";
+    case IngestOutcome::AmountMismatch: return "amount_mismatch";
+    case IngestOutcome::TemporaryFailure: return "temporary_failure";
+    case IngestOutcome::Rejected: return "rejected";
+  }
+  return "rejected";
+}
+
+std::string_view rejection_name(CallbackRejection r) {
+  switch (r) {
+    case CallbackRejection::NotACallback: return "not_a_callback";
+    case CallbackRejection::Malformed: return "malformed";
+    case CallbackRejection::BadSignature: return "bad_signature";
+    case CallbackRejection::AppIdMismatch: return "app_id_mismatch";
+    case CallbackRejection::Unsupported: return "unsupported";
+    case CallbackRejection::NotConfigured: return "not_configured";
+  }
+  return "malformed";
+}
+
 WebhookIngestion::WebhookIngestion(Context& ctx) : ctx_(ctx) {}
-WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics)
-    : ctx_(ctx), metrics_(&metrics) {}
+WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics, ServeMetrics* exposed)
+    : ctx_(ctx), metrics_(&metrics), exposed_(exposed) {}
 
 HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
   const std::string_view path = without_trailing_slash(request.path);
@@ -129,6 +130,7 @@ HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
                   {{"request_id", request_id}, {"outcome", "rejected"},
                    {"reason", "unrecognised body"}, {"body_bytes", request.body.size()}});
     if (metrics_) metrics_->count("WebhookUnrecognised");
+    if (exposed_) exposed_->webhook_unrecognised();
     const bool is_json = nlohmann::json::accept(request.body);
     return error_reply(400, is_json ? "not a ZaloPay or PayOS callback" : "malformed JSON");
   }
@@ -212,8 +214,8 @@ HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
   if (rec.amount) fields["amount"] = *rec.amount;
   if (rec.expected_amount) fields["expected_amount"] = *rec.expected_amount;
   if (!rec.detail.empty()) fields["error"] = rec.detail;
-  fields["latency_ms"] =
-      std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  const auto took = Clock::now() - started;
+  fields["latency_ms"] = std::chrono::duration<double, std::milli>(took).count();
 
   const bool security_event = rec.outcome == IngestOutcome::AmountMismatch ||
                               rec.rejection == CallbackRejection::AppIdMismatch;
@@ -249,6 +251,7 @@ HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
     if (rec.rejection == CallbackRejection::BadSignature)
       metrics_->count("WebhookBadSignature", 1, dim);
   }
+  if (exposed_) exposed_->webhook(provider, rec.outcome, rec.rejection, took);
 
   HttpReply reply;
   reply.status = wire.http_status;

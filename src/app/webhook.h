@@ -10,6 +10,7 @@ namespace tbpay {
 
 struct Context;
 class Metrics;
+class ServeMetrics;
 
 // An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event).
 struct WebhookRequest {
@@ -29,8 +30,9 @@ struct HttpReply {
 class WebhookIngestion {
  public:
   explicit WebhookIngestion(Context& ctx);
-  // Counts outcomes in `metrics` (WebhookProcessed, WebhookRejected, ... by Provider).
-  WebhookIngestion(Context& ctx, Metrics& metrics);
+  // Counts outcomes in `metrics` (WebhookProcessed, WebhookRejected, ... by Provider) and,
+  // when given, in `exposed` (`serve`'s /metrics).
+  WebhookIngestion(Context& ctx, Metrics& metrics, ServeMetrics* exposed = nullptr);
 
   // Routing included: /webhook/{zalopay,zalo-pay,payos,pay-os}, /webhook (provider by body
   // shape), /healthz, /readyz; 404 for other paths, 405 for other methods.
@@ -42,6 +44,11 @@ class WebhookIngestion {
  private:
   Context& ctx_;
   Metrics* metrics_ = nullptr;
+  ServeMetrics* exposed_ = nullptr;
 };
+
+// Names in log lines and metric labels: "processed", "unknown_payment", "bad_signature", ...
+std::string_view outcome_name(IngestOutcome o);
+std::string_view rejection_name(CallbackRejection r);
 
 }  // namespace tbpay

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/background.h"
+#include "app/serve_metrics.h"
 #include "app/webhook.h"
 #include "cli/commands.h"
 #include "context/context.h"
@@ -31,7 +32,8 @@ int default_threads() {
 }
 
 struct ServeOptions {
-  std::string listen;  // empty: LISTEN_ADDR or its default
+  std::string listen;          // empty: LISTEN_ADDR or its default
+  std::string metrics_listen;  // empty: /metrics on the main listener
   int threads = default_threads();
 };
 
@@ -54,18 +56,36 @@ int serve(const ServeOptions& opts) {
   server_options.stop_on_signals = true;
 
   Metrics metrics("serve");
-  WebhookIngestion ingestion(*ctx, metrics);
-  std::unique_ptr<http::Server> server;
+  ServeMetrics exposed(*ctx->db);
+  WebhookIngestion ingestion(*ctx, metrics, &exposed);
+  // GET /metrics: on the main listener, or only on --metrics-listen when given.
+  const auto render = [&exposed] { return exposed.render(); };
+  http::ServerOptions metrics_options;
+  if (opts.metrics_listen.empty()) {
+    server_options.metrics = render;
+  } else {
+    metrics_options.listen = opts.metrics_listen;
+    metrics_options.threads = 1;
+    metrics_options.metrics = render;
+    metrics_options.webhooks = false;
+  }
+  std::unique_ptr<http::Server> server, metrics_server;
   try {
     server = std::make_unique<http::Server>(ingestion, ctx->log, server_options);
+    if (!opts.metrics_listen.empty())
+      metrics_server = std::make_unique<http::Server>(ingestion, ctx->log, metrics_options);
   } catch (const std::runtime_error& e) {
     throw StartupError(e.what());
   }
   ctx->log.info("listening", {{"address", server->address()},
+                              {"metrics_address",
+                               metrics_server ? metrics_server->address() : server->address()},
                               {"database", ctx->db->describe()},
                               {"zalopay", ctx->zalopay->configured()},
                               {"payos", ctx->payos->configured()},
                               {"threads", server_options.threads}});
+  std::jthread metrics_listener;
+  if (metrics_server) metrics_listener = std::jthread([&] { metrics_server->run(); });
 
   // Background work runs beside the server and stops once it has shut down. Each task takes
   // the stop token and returns soon after stop is requested.
@@ -73,9 +93,11 @@ int serve(const ServeOptions& opts) {
   std::jthread metrics_flush(flush_metrics_periodically, background.get_token(),
                              std::ref(metrics));
   // The outbox relay, continuously, and the daily cleanup (app/background.h).
-  OutboxBackground outbox(*ctx, metrics);
+  OutboxBackground outbox(*ctx, metrics, exposed);
 
   server->run();
+  if (metrics_server) metrics_server->stop();
+  if (metrics_listener.joinable()) metrics_listener.join();
   outbox.stop();
   background.request_stop();
   metrics_flush.join();
@@ -89,10 +111,14 @@ int serve(const ServeOptions& opts) {
 void add_serve(CLI::App& app, ExitCode& exit) {
   auto opts = std::make_shared<ServeOptions>();
   auto* cmd = app.add_subcommand(
-      "serve", "HTTP server: POST /webhook/{zalopay,payos}, /webhook, GET /healthz, /readyz");
+      "serve",
+      "HTTP server: POST /webhook/{zalopay,payos}, /webhook, GET /healthz, /readyz, /metrics");
   cmd->add_option("--listen", opts->listen,
                   "HOST:PORT to listen on; port 0 picks a free one (env LISTEN_ADDR, default "
                   "127.0.0.1:8080)");
+  cmd->add_option("--metrics-listen", opts->metrics_listen,
+                  "HOST:PORT for GET /metrics (Prometheus) alone, off the webhook listener "
+                  "(default: /metrics on --listen)");
   cmd->add_option("--threads", opts->threads,
                   "threads serving connections, each with at most one database call at a time "
                   "(default: twice the cores, 4 to 16; the database pool holds 16)")

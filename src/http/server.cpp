@@ -21,6 +21,7 @@
 #include <boost/beast/http.hpp>
 
 #include "app/webhook.h"
+#include "http/metrics_route.h"
 #include "observability/log.h"
 
 namespace tbpay::http {
@@ -245,7 +246,10 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::Processing;
     HttpReply reply;
     try {
-      reply = state_->ingestion.handle(request);
+      if (auto own = own_route(request, options()))
+        reply = std::move(*own);
+      else
+        reply = state_->ingestion.handle(request);
     } catch (const std::exception& e) {
       state_->log.error("request failed", {{"error", e.what()}, {"path", request.path}});
       reply.status = 500;

@@ -7,6 +7,7 @@
 // connection is a strand any free thread may serve). Size it like the database pool.
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,11 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace = 25s;
   int threads = 16;
   bool stop_on_signals = false;  // SIGTERM/SIGINT call stop()
+  // When set, GET /metrics answers with what it returns (the Prometheus exposition): answered
+  // here, never routed to the webhook handling.
+  std::function<std::string()> metrics;
+  // false: a listener for /metrics alone (`serve --metrics-listen`); any other path is 404.
+  bool webhooks = true;
 };
 
 class Server {

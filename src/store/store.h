@@ -115,6 +115,13 @@ class SchemaStore {
 
 namespace tbpay {
 
+// A connection pool right now, as counted in memory (never a query).
+struct PoolStats {
+  std::size_t in_use = 0;   // connections on loan to a statement or transaction
+  std::size_t waiting = 0;  // callers waiting for one, all being in use
+  std::size_t max_size = 0;
+};
+
 // One database (a PostgreSQL pool or a SQLite file) seen through the three ports.
 class Database {
  public:
@@ -123,6 +130,8 @@ class Database {
   virtual OutboxStore& outbox() = 0;
   virtual SchemaStore& schema() = 0;
   virtual std::string describe() const = 0;  // "postgresql 127.0.0.1:5432/db", never a password
+  // Cheap enough to call on every scrape; nullopt where there is no pool (SQLite).
+  virtual std::optional<PoolStats> pool_stats() const { return std::nullopt; }
 };
 
 }  // namespace tbpay

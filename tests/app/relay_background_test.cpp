@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "app/relay_fixture.h"
+#include "app/serve_metrics.h"
 #include "observability/metrics.h"
+#include "support/promtool.h"
 
 namespace tbpay::test {
 namespace {
@@ -79,6 +81,68 @@ TEST_P(BackgroundTest, EventsCommittedWhileServingReachKafkaAndCleanupRunsOnItsO
   for (const auto& l : metric_lines) all += l;
   EXPECT_NE(all.find("RelaySucceeded"), std::string::npos) << all;
   EXPECT_NE(all.find("CleanupDeleted"), std::string::npos) << all;
+}
+
+// What `serve` exposes on /metrics: runs and events counted, the outbox gauges read by the
+// background (never by a scrape), and an exposition Prometheus's parser accepts.
+TEST_P(BackgroundTest, RelayAndCleanupRunsMoveTheExposedMetrics) {
+  SeedEvent old;
+  old.aggregate_id = "p-old";
+  old.created_at = now_utc() - std::chrono::days(30);
+  old.published = true;
+  old.published_at = now_utc() - std::chrono::days(29);
+  insert_event(env.db(), old);
+  SeedEvent dead;
+  dead.aggregate_id = "p-dead";
+  dead.created_at = now_utc() - std::chrono::hours(2);
+  dead.retry_count = 3;
+  insert_event(env.db(), dead);
+  auto ctx = env.context();
+  ServeMetrics exposed(*ctx->db);
+  auto options = fast();
+  options.stats_every = milliseconds(100);
+  OutboxBackground background(*ctx, metrics, exposed, options);
+
+  const auto ids = seed_events(env.db(), 3, 1);
+  auto sample = [&](const std::string& series) {
+    auto s = samples(exposed.render());
+    return s.count(series) ? s.at(series) : -1.0;
+  };
+  EXPECT_TRUE(eventually([&] {
+    return sample("tbpay_relay_events_total{outcome=\"published\"}") == 3 &&
+           sample("tbpay_cleanup_runs_total") == 1 && sample("tbpay_outbox_pending_events") == 0;
+  })) << exposed.render();
+  background.stop();
+
+  const std::string text = exposed.render();
+  const auto check = check_metrics(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output << "\n" << text;
+  const auto s = samples(text);
+  EXPECT_EQ(s.at("tbpay_cleanup_deleted_events_total"), 1);
+  EXPECT_EQ(s.at("tbpay_cleanup_run_failures_total"), 0);
+  EXPECT_GE(s.at("tbpay_relay_runs_total"), 1);
+  EXPECT_EQ(s.at("tbpay_relay_run_failures_total"), 0);
+  EXPECT_EQ(s.at("tbpay_outbox_dead_events"), 1);
+  EXPECT_EQ(s.at("tbpay_outbox_oldest_pending_age_seconds"), 0);
+  EXPECT_NEAR(s.at("tbpay_outbox_stats_timestamp_seconds"),
+              std::chrono::duration<double>(now_utc().time_since_epoch()).count(), 60);
+}
+
+// Kafka down: each run that meets it is a failed run, and no event is counted published.
+TEST_P(BackgroundTest, RunsKafkaRefusesCountAsRelayFailures) {
+  auto ctx = env.context();
+  ASSERT_TRUE(ctx->publisher().ready(seconds(5)).ok());
+  rd_kafka_mock_broker_set_down(env.cluster().mock(), 1);
+  ServeMetrics exposed(*ctx->db);
+  OutboxBackground background(*ctx, metrics, exposed, fast());
+  seed_events(env.db(), 2, 1);
+  EXPECT_TRUE(eventually([&] {
+    return samples(exposed.render()).at("tbpay_relay_run_failures_total") >= 1;
+  })) << exposed.render();
+  rd_kafka_mock_broker_set_up(env.cluster().mock(), 1);
+  background.stop();
+  EXPECT_EQ(samples(exposed.render()).at("tbpay_relay_events_total{outcome=\"published\"}"),
+            published());
 }
 
 TEST_P(BackgroundTest, AfterKafkaComesBackTheWaitingEventsGoOut) {

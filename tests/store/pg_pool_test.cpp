@@ -2,7 +2,9 @@
 // on a real server: what each argument changes, seen from the server's side.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "store/postgres/connection.h"
@@ -84,6 +86,35 @@ TEST(PgPool, ConnectionLimitAndPoolTimeoutBoundThePool) {
   EXPECT_EQ(second.error().kind, ErrorKind::Unavailable);
   EXPECT_NE(second.error().message.find("pool_timeout"), std::string::npos)
       << second.error().message;
+}
+
+// What /metrics reports as tbpay_db_pool_connections_in_use and tbpay_db_pool_waiting.
+TEST(PgPool, CountsConnectionsInUseAndCallersWaitingForOne) {
+  PgTestDatabase db;
+  Pool pool(db.url() + "?connection_limit=2", 16);
+  EXPECT_EQ(pool.max_size(), 2u);
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(pool.in_use(), 2u);
+    EXPECT_EQ(pool.waiting(), 0u);
+    // A third caller waits until a connection comes back.
+    std::optional<Result<Pool::Lease>> third;
+    std::thread waiter([&] { third.emplace(pool.acquire()); });
+    for (int i = 0; i < 1000 && pool.waiting() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(pool.waiting(), 1u);
+    { auto released = std::move(a); }
+    waiter.join();
+    ASSERT_TRUE(third && *third);
+    EXPECT_EQ(pool.waiting(), 0u);
+    EXPECT_EQ(pool.in_use(), 2u);
+  }
+  EXPECT_EQ(pool.in_use(), 0u);
+  // A statement borrows one for its duration only.
+  ASSERT_TRUE(pool.run(kProbe, {"1"}, Pool::Retry::Once));
+  EXPECT_EQ(pool.in_use(), 0u);
 }
 
 TEST(PgPool, AnUnreadableUrlFailsEveryCallNamingTheArgument) {

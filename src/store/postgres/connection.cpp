@@ -349,7 +349,10 @@ Result<Pool::Lease> Pool::acquire() {
     while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      if (!conn->closed_while_idle()) return Lease(this, std::move(conn));
+      if (!conn->closed_while_idle()) {
+        in_use_.fetch_add(1, std::memory_order_relaxed);
+        return Lease(this, std::move(conn));
+      }
       --open_;
     }
     if (open_ < max_size_) {
@@ -362,19 +365,25 @@ Result<Pool::Lease> Pool::acquire() {
         released_.notify_one();
         return conn.error();
       }
+      in_use_.fetch_add(1, std::memory_order_relaxed);
       return Lease(this, std::move(conn).value());
     }
     const auto free = [&] { return !idle_.empty() || open_ < max_size_; };
-    if (!settings_.pool_timeout) {
+    bool got_one = true;
+    waiting_.fetch_add(1, std::memory_order_relaxed);
+    if (!settings_.pool_timeout)
       released_.wait(lock, free);
-    } else if (!released_.wait_for(lock, *settings_.pool_timeout, free)) {
+    else
+      got_one = released_.wait_for(lock, *settings_.pool_timeout, free);
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+    if (!got_one)
       return unavailable("all " + std::to_string(max_size_) + " connections to " + description_ +
                          " stayed busy (pool_timeout)");
-    }
   }
 }
 
 void Pool::give_back(std::unique_ptr<Connection> conn) {
+  in_use_.fetch_sub(1, std::memory_order_relaxed);
   const bool keep = !conn->broken() && !conn->in_transaction();
   {
     std::lock_guard lock(mutex_);

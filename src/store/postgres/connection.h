@@ -2,6 +2,7 @@
 // libpq connections, their results, and the pool the PostgreSQL stores share.
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -144,6 +145,11 @@ class Pool {
   // "postgresql 127.0.0.1:5432/db": never the password.
   std::string describe() const { return description_; }
 
+  // Read without the pool's lock: a scrape never delays a caller waiting for a connection.
+  std::size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  std::size_t waiting() const { return waiting_.load(std::memory_order_relaxed); }
+  std::size_t max_size() const { return max_size_; }
+
  private:
   void give_back(std::unique_ptr<Connection> conn);
   Result<std::unique_ptr<Connection>> connect();
@@ -155,7 +161,9 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable released_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::size_t open_ = 0;  // idle + on loan
+  std::size_t open_ = 0;                 // idle + on loan
+  std::atomic<std::size_t> in_use_{0};   // leases alive, and connections being opened for one
+  std::atomic<std::size_t> waiting_{0};  // callers in acquire() waiting for a free slot
 };
 
 std::string describe_url(const std::string& url);

@@ -14,6 +14,9 @@ class PgDatabase final : public Database {
   OutboxStore& outbox() override { return outbox_; }
   SchemaStore& schema() override { return schema_; }
   std::string describe() const override { return pool_.describe(); }
+  std::optional<PoolStats> pool_stats() const override {
+    return PoolStats{pool_.in_use(), pool_.waiting(), pool_.max_size()};
+  }
 
  private:
   pg::Pool pool_;
