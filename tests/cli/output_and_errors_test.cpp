@@ -98,6 +98,19 @@ TEST(CliErrors, LambdaReportsABadHandlerBeforeTheMissingRuntimeApi) {
   EXPECT_TRUE(has(good.err, "AWS_LAMBDA_RUNTIME_API is not set")) << good.err;
 }
 
+// Lambda (like serve, tests/http/serve_test.cpp) has no result: its log lines are on stdout,
+// where CloudWatch reads them; what went wrong is on stderr.
+TEST(CliErrors, LambdaLogsToStdout) {
+  auto run =
+      run_tbpay("lambda --handler outbox-cleanup",
+                {"AWS_LAMBDA_RUNTIME_API=127.0.0.1:1", "DATABASE_URL=sqlite:/nonexistent/x.db"});
+
+  EXPECT_NE(run.exit, 0);
+  EXPECT_TRUE(has(run.out, R"("message":"lambda runtime ready")")) << run.out;
+  EXPECT_FALSE(has(run.err, "lambda runtime ready")) << run.err;
+  EXPECT_TRUE(has(run.err, "Connection refused")) << run.err;
+}
+
 TEST(CliErrors, ABadNodeEnvIsReportedAsNodeEnv) {
   auto run = run_tbpay("outbox stats", {"NODE_ENV=banana"});
 
