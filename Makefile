@@ -18,13 +18,12 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# The main job on embedded defaults: SQLite file and JSON-lines events under ./var/.
-run: build
-	@mkdir -p var
-	@set -a; . config/dev.env; set +a; \
-	  $(BUILD_DIR)/tbpay migrate && \
-	  scripts/run-banner.sh && \
-	  exec $(BUILD_DIR)/tbpay serve
+# The main job on embedded defaults: SQLite file and JSON-lines events under ./var/. Builds
+# only the binary it runs. The environment wins over config/dev.env's demo settings
+# (LISTEN_ADDR=127.0.0.1:8081 make run): scripts/run-dev.sh.
+run: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tbpay
+	@scripts/run-dev.sh $(BUILD_DIR)
 
 # Every ctest test (unit, integration, Kafka mock cluster, Lambda, reliability), then each
 # libFuzzer target for FUZZ_SMOKE_SECONDS under ASan+UBSan, two at a time (scripts/fuzz-smoke.sh,

@@ -33,15 +33,27 @@ void add_lambda(CLI::App& app, ExitCode& exit) {
       exit.value = 0;
       return;
     }
+    const std::string name = handler->empty() ? env_or_empty("_HANDLER") : *handler;
     const std::string api = env_or_empty("AWS_LAMBDA_RUNTIME_API");
-    if (api.empty()) {
-      std::fprintf(stderr,
-                   "tbpay lambda: AWS_LAMBDA_RUNTIME_API is not set (Lambda sets it; for a local "
-                   "run point it at a Runtime API emulator)\n");
-      exit.value = 2;
+    // Without a Runtime API to report it to, a bad handler is said here, before the missing
+    // API; with one, run_function also reports it to Lambda (/init/error).
+    if (api.empty() && !lambda::function_for_handler(name)) {
+      std::string names;
+      for (auto n : lambda::handler_names()) names += (names.empty() ? "" : ", ") + std::string(n);
+      exit.value = fail("lambda",
+                        (name.empty() ? std::string("no handler: pass --handler or set _HANDLER")
+                                      : "unknown handler '" + name + "'") +
+                            " (one of " + names + ")",
+                        kBadSetup);
       return;
     }
-    const std::string name = handler->empty() ? env_or_empty("_HANDLER") : *handler;
+    if (api.empty()) {
+      exit.value = fail("lambda",
+                        "AWS_LAMBDA_RUNTIME_API is not set (Lambda sets it; for a local run "
+                        "point it at a Runtime API emulator)",
+                        kBadSetup);
+      return;
+    }
     exit.value = lambda::run_function(name, api);
   });
 }

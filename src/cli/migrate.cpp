@@ -11,30 +11,20 @@ namespace tbpay::cli {
 
 namespace {
 
-// The error, naming the database unless it already does.
-std::string on_database(const Error& error, const Database& db) {
-  const std::string where = db.describe();
-  if (error.message.find(where) != std::string::npos) return error.message;
-  return error.message + " (" + where + ")";
-}
-
 int migrate(bool lookup_index) {
-  auto ctx = make_context_from_env();
+  auto ctx = job_context();
   auto& schema = ctx->db->schema();
   auto report = schema.migrate();
-  if (!report) {
-    std::cerr << "tbpay migrate: " << on_database(report.error(), *ctx->db) << "\n";
-    return 1;
-  }
-  std::cout << report->detail << "\n";
+  if (!report) return fail("migrate", store_error(report.error(), *ctx->db));
+  std::string done = report->detail + "\n";
   if (lookup_index) {
     auto index = schema.create_lookup_index();
-    if (!index) {
-      std::cerr << "tbpay migrate: " << on_database(index.error(), *ctx->db) << "\n";
-      return 1;
-    }
-    std::cout << index->detail << "\n";
+    if (!index)  // stdout stays empty on failure: what was done goes with the error
+      return fail("migrate", report->detail + "; then the lookup index failed: " +
+                                 store_error(index.error(), *ctx->db));
+    done += index->detail + "\n";
   }
+  std::cout << done;
   return 0;
 }
 

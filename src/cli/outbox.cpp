@@ -1,9 +1,11 @@
 // `tbpay relay`, `tbpay cleanup` and `tbpay outbox stats|dead|requeue`: the outbox from the
-// command line. Results are JSON on stdout; logs and progress go to stderr.
+// command line. Results are JSON on stdout; logs, progress and errors go to stderr.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,23 +18,7 @@ namespace tbpay::cli {
 
 namespace {
 
-// Exit codes: 0 done; 1 the database could not be reached or refused; 2 bad setup.
-constexpr int kStoreFailed = 1;
-constexpr int kSetupFailed = 2;
-
-std::unique_ptr<Context> open_context() {
-  auto ctx = make_context_from_env();
-  // stdout carries the command's JSON result only.
-  ctx->log = Logger(parse_log_level(ctx->config.log_level), "/dev/stderr");
-  return ctx;
-}
-
 void print(const nlohmann::json& j) { std::cout << j.dump() << std::endl; }
-
-int fail(const std::string& what, const Error& error) {
-  print({{"error", what + ": " + error.message}});
-  return kStoreFailed;
-}
 
 nlohmann::json to_json(const OutboxEvent& e) {
   return {{"id", e.id},
@@ -44,8 +30,15 @@ nlohmann::json to_json(const OutboxEvent& e) {
           {"lastError", e.last_error ? nlohmann::json(*e.last_error) : nlohmann::json(nullptr)}};
 }
 
+// What a run did before it stopped, for its error message.
+std::string done_before(const RelayReport& r) {
+  return "stopped after " + std::to_string(r.processed) + " processed (" +
+         std::to_string(r.succeeded) + " published, " + std::to_string(r.failed) + " failed, " +
+         std::to_string(r.dead) + " dead)";
+}
+
 int relay(double budget_seconds) {
-  auto ctx = open_context();
+  auto ctx = job_context();
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const auto deadline = budget_seconds > 0
@@ -65,42 +58,64 @@ int relay(double budget_seconds) {
   try {
     report = relay.drain(deadline);
   } catch (const std::exception& e) {  // the publisher could not be set up
-    std::fprintf(stderr, "tbpay: %s\n", e.what());
-    return kSetupFailed;
+    return fail("relay", e.what(), kBadSetup);
   }
+  if (report.store_error)
+    return fail("relay", store_error({ErrorKind::Unavailable, *report.store_error}, *ctx->db) +
+                             "; " + done_before(report));
   print(to_json(report));
-  return report.store_error ? kStoreFailed : 0;
+  return 0;
 }
 
 int cleanup() {
-  auto ctx = open_context();
+  auto ctx = job_context();
   const CleanupReport report = OutboxCleanup(*ctx).run(now_utc());
+  if (report.store_error)
+    return fail("cleanup", store_error({ErrorKind::Unavailable, *report.store_error}, *ctx->db) +
+                               "; stopped after " + std::to_string(report.deleted) + " deleted");
   print(to_json(report));
-  return report.store_error ? kStoreFailed : 0;
+  return 0;
 }
 
 int stats() {
-  auto ctx = open_context();
+  auto ctx = job_context();
   auto s = ctx->db->outbox().stats(now_utc(), ctx->config.outbox_max_retries);
-  if (!s) return fail("cannot read outbox statistics", s.error());
+  if (!s) return fail("outbox stats", store_error(s.error(), *ctx->db));
   print(to_json(*s));
   return 0;
 }
 
 int dead(std::size_t limit) {
-  auto ctx = open_context();
+  auto ctx = job_context();
   auto events = ctx->db->outbox().dead_events(ctx->config.outbox_max_retries, limit);
-  if (!events) return fail("cannot list dead events", events.error());
+  if (!events) return fail("outbox dead", store_error(events.error(), *ctx->db));
   nlohmann::json list = nlohmann::json::array();
   for (const OutboxEvent& e : *events) list.push_back(to_json(e));
   print({{"dead", list}});
   return 0;
 }
 
+// The given ids, all or none: an id that is not a dead event (unknown, pending or published)
+// is named and nothing is requeued. No ids: every dead event.
 int requeue(const std::vector<std::string>& ids) {
-  auto ctx = open_context();
-  auto n = ctx->db->outbox().requeue(ids, ctx->config.outbox_max_retries);
-  if (!n) return fail("cannot requeue dead events", n.error());
+  auto ctx = job_context();
+  const int max_retries = ctx->config.outbox_max_retries;
+  if (!ids.empty()) {
+    auto dead = ctx->db->outbox().dead_events(max_retries, std::numeric_limits<int>::max());
+    if (!dead) return fail("outbox requeue", store_error(dead.error(), *ctx->db));
+    std::set<std::string> dead_ids;
+    for (const OutboxEvent& e : *dead) dead_ids.insert(e.id);
+    std::string missing;
+    for (const std::string& id : std::set<std::string>(ids.begin(), ids.end()))
+      if (!dead_ids.contains(id)) missing += (missing.empty() ? "" : ", ") + id;
+    if (!missing.empty())
+      return fail("outbox requeue",
+                  "no dead event with id " + missing +
+                      " (unknown, or pending or published: `tbpay outbox dead` lists the dead "
+                      "ones); nothing requeued");
+  }
+  auto n = ctx->db->outbox().requeue(ids, max_retries);
+  if (!n) return fail("outbox requeue", store_error(n.error(), *ctx->db));
   ctx->log.info(
       "dead outbox events requeued",
       {{"requeued", *n}, {"requested", ids.empty() ? "all" : std::to_string(ids.size())}});

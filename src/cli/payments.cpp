@@ -16,13 +16,6 @@ namespace tbpay::cli {
 
 namespace {
 
-// The error, naming the database unless it already does.
-std::string on_database(const Error& error, const Database& db) {
-  const std::string where = db.describe();
-  if (error.message.find(where) != std::string::npos) return error.message;
-  return error.message + " (" + where + ")";
-}
-
 using json = nlohmann::ordered_json;  // keys in the order written below
 
 struct CreateOptions {
@@ -31,19 +24,6 @@ struct CreateOptions {
   std::int64_t amount = 0;
   std::string provider_transaction_id;
 };
-
-int fail(const std::string& message) {
-  std::cerr << "tbpay payments: " << message << "\n";
-  return 1;
-}
-
-// stdout carries JSON only: the logger is kept to errors.
-std::unique_ptr<Context> quiet_context() {
-  auto config = load_config(process_env());
-  if (!config) throw StartupError(config.error());
-  config->log_level = "error";
-  return make_context(std::move(config).value());
-}
 
 json time_or_null(const std::optional<Timestamp>& t) { return t ? json(to_iso8601(*t)) : json(); }
 
@@ -110,25 +90,25 @@ NewPayment new_payment(const CreateOptions& opts, Provider provider, Timestamp n
 
 int create(const CreateOptions& opts) {
   const Provider provider = *parse_provider(opts.provider);
-  auto ctx = quiet_context();
+  auto ctx = job_context();
   auto created = ctx->db->payments().create(new_payment(opts, provider, now_utc()));
   if (!created) {
     if (created.error().kind == ErrorKind::Conflict)
-      return fail("a payment with order code " + opts.order_code +
-                  " (or its idempotency key) already exists");
-    return fail(on_database(created.error(), *ctx->db));
+      return fail("payments create", "a payment with order code " + opts.order_code +
+                                         " (or its idempotency key) already exists");
+    return fail("payments create", store_error(created.error(), *ctx->db));
   }
   std::cout << payment_json(*created).dump(2) << "\n";
   return 0;
 }
 
 int show(const std::string& order_code) {
-  auto ctx = quiet_context();
+  auto ctx = job_context();
   auto found = ctx->db->payments().find_by_order_code(order_code);
-  if (!found) return fail(on_database(found.error(), *ctx->db));
-  if (!*found) return fail("no payment with order code " + order_code);
+  if (!found) return fail("payments show", store_error(found.error(), *ctx->db));
+  if (!*found) return fail("payments show", "no payment with order code " + order_code);
   auto events = ctx->db->payments().events_for_payment((*found)->id);
-  if (!events) return fail(on_database(events.error(), *ctx->db));
+  if (!events) return fail("payments show", store_error(events.error(), *ctx->db));
   json out = {{"payment", payment_json(**found)}, {"events", json::array()}};
   for (const auto& e : *events) out["events"].push_back(event_json(e));
   std::cout << out.dump(2) << "\n";
@@ -150,7 +130,7 @@ void add_payments(CLI::App& app, ExitCode& exit) {
   create_cmd->add_option("--order-code", opts->order_code, "The order's code")->required();
   create_cmd->add_option("--amount", opts->amount, "Amount in VND (amountCents)")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(vnd_amount());
   create_cmd->add_option("--provider-transaction-id", opts->provider_transaction_id,
                          "ZaloPay app_trans_id (default yymmdd_<order code>, UTC date) or PayOS "
                          "paymentLinkId (default: 32 random hex characters)");

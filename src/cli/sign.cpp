@@ -25,9 +25,8 @@ struct SignOptions {
   std::string transaction_id;
 };
 
-int fail(const std::string& message, int code = 1) {
-  std::cerr << "tbpay sign: " << message << "\n";
-  return code;
+int fail(const std::string& message, int code = kFailed) {
+  return cli::fail("sign", message, code);
 }
 
 // The payment the callback is for, if the database has it: its transaction id and amount
@@ -35,8 +34,8 @@ int fail(const std::string& message, int code = 1) {
 std::optional<Payment> find_payment(Context& ctx, const std::string& order_code) {
   auto found = ctx.db->payments().find_by_order_code(order_code);
   if (!found) {
-    std::cerr << "tbpay sign: warning: could not look the payment up (" << found.error().message
-              << "); using defaults\n";
+    std::cerr << "tbpay sign: warning: could not look the payment up ("
+              << store_error(found.error(), *ctx.db) << "); using defaults\n";
     return std::nullopt;
   }
   return std::move(found).value();
@@ -44,17 +43,15 @@ std::optional<Payment> find_payment(Context& ctx, const std::string& order_code)
 
 int sign(const SignOptions& opts) {
   const Provider provider = *parse_provider(opts.provider);
-  auto config = load_config(process_env());
-  if (!config) throw StartupError(config.error());
-  config->log_level = "error";  // stdout carries the body only
-  const auto ctx = make_context(std::move(config).value());
+  const auto ctx = job_context();
 
   if (provider == Provider::ZaloPay && !ctx->config.zalopay.configured())
-    return fail("ZaloPay keys are not configured: set ZALOPAY_APP_ID and ZALOPAY_KEY2", 2);
+    return fail("ZaloPay keys are not configured: set ZALOPAY_APP_ID and ZALOPAY_KEY2", kBadSetup);
   if (provider == Provider::PayOS && !ctx->config.payos.configured())
-    return fail("PayOS keys are not configured: set PAYOS_CHECKSUM_KEY", 2);
+    return fail("PayOS keys are not configured: set PAYOS_CHECKSUM_KEY", kBadSetup);
   if (provider == Provider::ZaloPay && opts.status == "failed")
-    return fail("ZaloPay only calls back for successful payments: there is no failed callback", 2);
+    return fail("ZaloPay only calls back for successful payments: there is no failed callback",
+                kBadSetup);
 
   const auto payment = find_payment(*ctx, opts.order_code);
   if (payment && payment->provider != provider && opts.transaction_id.empty())
@@ -68,7 +65,7 @@ int sign(const SignOptions& opts) {
     if (provider == Provider::PayOS)
       return fail("no payment " + opts.order_code +
                       " in the database: pass --transaction-id (the PayOS paymentLinkId)",
-                  2);
+                  kBadSetup);
     transaction_id = zalopay_app_trans_id(opts.order_code, now_utc());
   }
 
@@ -78,7 +75,7 @@ int sign(const SignOptions& opts) {
   else if (payment)
     amount = payment->amount_cents;
   else
-    return fail("no payment " + opts.order_code + " in the database: pass --amount", 2);
+    return fail("no payment " + opts.order_code + " in the database: pass --amount", kBadSetup);
 
   try {
     if (provider == Provider::ZaloPay) {
@@ -95,7 +92,8 @@ int sign(const SignOptions& opts) {
       std::cout << sign_payos_webhook(ctx->config.payos, data) << "\n";
     }
   } catch (const nlohmann::json::exception& e) {
-    return fail(std::string("cannot encode the callback: ") + e.what(), 2);  // e.g. not UTF-8
+    return fail(std::string("cannot encode the callback: ") + e.what(),
+                kBadSetup);  // e.g. not UTF-8
   }
   return 0;
 }
@@ -111,7 +109,8 @@ void add_sign(CLI::App& app, ExitCode& exit) {
       ->check(CLI::IsMember({"zalopay", "payos"}));
   cmd->add_option("--order-code", opts->order_code, "The payment's order code")->required();
   cmd->add_option("--amount", opts->amount,
-                  "Amount in the callback (default: the payment's amountCents)");
+                  "Amount in the callback (default: the payment's amountCents)")
+      ->check(vnd_amount());
   cmd->add_option("--status", opts->status, "success, or failed (PayOS only)")
       ->check(CLI::IsMember({"success", "failed"}))
       ->capture_default_str();

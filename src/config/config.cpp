@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <limits>
 
@@ -52,13 +53,28 @@ std::optional<std::string> read_int(const EnvLookup& env, const char* name, int 
   return std::nullopt;
 }
 
+// "mysql" for "mysql://x"; nullopt for a plain path ("var/tbpay.db", "/tmp/a:b.db"). A scheme
+// is a letter, then letters, digits, '+', '-' or '.', then ':' (RFC 3986).
+std::optional<std::string> url_scheme(std::string_view url) {
+  const auto colon = url.find(':');
+  if (colon == std::string_view::npos || colon == 0 ||
+      !std::isalpha(static_cast<unsigned char>(url[0])))
+    return std::nullopt;
+  for (char ch : url.substr(0, colon))
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '+' && ch != '-' && ch != '.')
+      return std::nullopt;
+  return std::string(url.substr(0, colon));
+}
+
 }  // namespace
 
 Result<Config, std::string> load_config(const EnvLookup& env) {
   Config c;
   auto get = [&](const char* name) { return env(name).value_or(""); };
 
-  std::string app_env = lower(env("APP_ENV").value_or(env("NODE_ENV").value_or("dev")));
+  // The error names the variable the user set: APP_ENV, or NODE_ENV when only that is set.
+  const char* env_name = env("APP_ENV") || !env("NODE_ENV") ? "APP_ENV" : "NODE_ENV";
+  const std::string app_env = lower(env(env_name).value_or("dev"));
   if (app_env == "dev" || app_env == "development" || app_env == "local" || app_env == "test")
     c.env = AppEnv::Dev;
   else if (app_env == "staging")
@@ -66,7 +82,7 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
   else if (app_env == "prod" || app_env == "production")
     c.env = AppEnv::Prod;
   else
-    return std::string("APP_ENV must be dev, staging or prod, got '" + app_env + "'");
+    return std::string(env_name) + " must be dev, staging or prod, got '" + *env(env_name) + "'";
 
   c.log_level = lower(env("LOG_LEVEL").value_or("info"));
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
@@ -74,6 +90,11 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
     return std::string("LOG_LEVEL must be debug, info, warn or error, got '" + c.log_level + "'");
 
   c.database_url = get("DATABASE_URL");
+  if (auto scheme = url_scheme(c.database_url); scheme && *scheme != "postgresql" &&
+                                                *scheme != "postgres" && *scheme != "sqlite" &&
+                                                *scheme != "file")
+    return "DATABASE_URL has an unknown scheme '" + *scheme +
+           ":': use postgresql://..., sqlite:PATH or a file path (./PATH for one with a colon)";
   if (c.uses_postgres()) {  // Prisma's arguments in it are read now, so that a bad one stops us
     if (auto url = pg::parse_database_url(c.database_url); !url) return url.error().message;
   }

@@ -37,10 +37,12 @@ std::shared_ptr<spdlog::logger> configure(std::shared_ptr<spdlog::logger> l) {
 }  // namespace
 
 // Not registered with spdlog's global registry: each Logger owns its sink.
-Logger::Logger(LogLevel min_level)
+Logger::Logger(LogLevel min_level, LogStream stream)
     : min_(min_level),
       sink_(configure(std::make_shared<spdlog::logger>(
-          "tbpay", std::make_shared<spdlog::sinks::stdout_sink_mt>()))) {}
+          "tbpay", stream == LogStream::Stderr
+                       ? spdlog::sink_ptr(std::make_shared<spdlog::sinks::stderr_sink_mt>())
+                       : spdlog::sink_ptr(std::make_shared<spdlog::sinks::stdout_sink_mt>())))) {}
 
 Logger::Logger(LogLevel min_level, const std::string& file_path)
     : min_(min_level),

@@ -1,5 +1,6 @@
 #pragma once
-// Structured logs: one JSON object per line on stdout (CloudWatch and `jq` read them as is).
+// Structured logs: one JSON object per line (CloudWatch and `jq` read them as is), on stdout
+// for `serve` and `lambda`, on stderr for the command-line jobs, whose stdout is their result.
 // Never pass keys, MACs or signatures as fields; use redact_signature() for the latter.
 #include <memory>
 #include <string_view>
@@ -13,12 +14,13 @@ class logger;
 namespace tbpay {
 
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
+enum class LogStream { Stdout, Stderr };
 LogLevel parse_log_level(std::string_view s);  // unknown -> Info
 
 class Logger {
  public:
-  // Writes to stdout.
-  explicit Logger(LogLevel min_level = LogLevel::Info);
+  // Writes to stdout (or stderr).
+  explicit Logger(LogLevel min_level = LogLevel::Info, LogStream stream = LogStream::Stdout);
   // Writes to a file (tests read it back).
   Logger(LogLevel min_level, const std::string& file_path);
 

@@ -1,16 +1,11 @@
 // `tbpay migrate` and `tbpay payments`, run as a user runs them: the built binary, the
 // environment, exit codes, stdout and stderr.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
-#include <sstream>
 
+#include "cli/cli_run.h"
 #include "core/time.h"
 #include "support/test_database.h"
 
@@ -18,40 +13,6 @@ namespace tbpay::test {
 namespace {
 
 using nlohmann::json;
-
-struct CliRun {
-  int exit = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CliRun tbpay(const std::string& database_url, const std::string& args) {
-  const char* binary = std::getenv("TBPAY_BINARY");
-  if (!binary) throw std::runtime_error("TBPAY_BINARY is not set (ctest sets it)");
-  static int calls = 0;  // ctest runs tests as separate processes, in parallel: unique names
-  const std::string out = ::testing::TempDir() + "tbpay_cli_" + std::to_string(::getpid()) + "_" +
-                          std::to_string(++calls),
-                    err = out + ".err";
-  const std::string command = "env -i PATH=/usr/bin:/bin DATABASE_URL=" + quoted(database_url) +
-                              " " + binary + " " + args + " >" + out + " 2>" + err;
-  const int status = std::system(command.c_str());
-  CliRun result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return result;
-}
 
 class CliTest : public ::testing::TestWithParam<Engine> {
  protected:

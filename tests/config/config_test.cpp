@@ -38,6 +38,31 @@ TEST(Config, NodeEnvIsAcceptedForAppEnv) {
   EXPECT_EQ(load({{"APP_ENV", "staging"}, {"NODE_ENV", "prod"}})->env, AppEnv::Staging);
 }
 
+TEST(Config, ABadEnvironmentNameNamesTheVariableTheUserSet) {
+  auto node = load({{"NODE_ENV", "banana"}});
+  ASSERT_FALSE(node);
+  EXPECT_EQ(node.error(), "NODE_ENV must be dev, staging or prod, got 'banana'");
+  auto app = load({{"APP_ENV", "Banana"}, {"NODE_ENV", "production"}});
+  ASSERT_FALSE(app);
+  EXPECT_EQ(app.error(), "APP_ENV must be dev, staging or prod, got 'Banana'");
+}
+
+TEST(Config, AnUnknownDatabaseUrlSchemeStopsStartup) {
+  for (const char* url : {"mysql://x", "mysql:x", "redis://h:6379", "Postgres://u@h/db"}) {
+    auto c = load({{"DATABASE_URL", url}});
+    ASSERT_FALSE(c) << url;
+    EXPECT_NE(c.error().find("DATABASE_URL has an unknown scheme"), std::string::npos) << c.error();
+  }
+  EXPECT_NE(load({{"DATABASE_URL", "mysql://x"}}).error().find("'mysql:'"), std::string::npos);
+  // SQLite paths and URLs keep working, a path with a colon after ./ or /.
+  EXPECT_EQ(load({{"DATABASE_URL", "var/a.db"}})->sqlite_path(), "var/a.db");
+  EXPECT_EQ(load({{"DATABASE_URL", "./a:b.db"}})->sqlite_path(), "./a:b.db");
+  EXPECT_EQ(load({{"DATABASE_URL", "/tmp/a:b.db"}})->sqlite_path(), "/tmp/a:b.db");
+  EXPECT_EQ(load({{"DATABASE_URL", "sqlite:var/a.db"}})->sqlite_path(), "var/a.db");
+  EXPECT_EQ(load({{"DATABASE_URL", "sqlite://var/a.db"}})->sqlite_path(), "var/a.db");
+  EXPECT_EQ(load({{"DATABASE_URL", "file:var/a.db"}})->sqlite_path(), "var/a.db");
+}
+
 // The Node.js deployment kept published events 7 days in dev and 30 in prod: a prod move that
 // left OUTBOX_RETENTION_DAYS unset must not start deleting 23 days of history.
 TEST(Config, RetentionDefaultsTo30DaysInProdAnd7Elsewhere) {
