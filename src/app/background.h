@@ -1,6 +1,7 @@
 #pragma once
 // The outbox work `tbpay serve` runs beside its HTTP server: the relay, continuously (an event
-// is on Kafka within about a second of its commit), and the cleanup, once a day.
+// is on Kafka within about a second of its commit), and the cleanup, once a day. And the
+// reconciliation of stale PENDING payments, once a minute.
 #include <chrono>
 #include <thread>
 
@@ -20,6 +21,10 @@ struct OutboxBackgroundOptions {
   std::chrono::milliseconds max_backoff{5'000};
   std::chrono::milliseconds first_cleanup_after{std::chrono::minutes(1)};
   std::chrono::milliseconds cleanup_every{std::chrono::hours(24)};
+  // Stale PENDING payments are settled by asking their provider (app/reconcile.h), once a
+  // minute after the first minute; a provider without keys is skipped with one warning.
+  std::chrono::milliseconds first_reconcile_after{std::chrono::minutes(1)};
+  std::chrono::milliseconds reconcile_every{std::chrono::minutes(1)};
 };
 
 class OutboxBackground {
@@ -36,6 +41,7 @@ class OutboxBackground {
  private:
   std::jthread relay_;
   std::jthread cleanup_;
+  std::jthread reconcile_;
 };
 
 }  // namespace tbpay
