@@ -139,11 +139,20 @@ class Exchange {
       resolver_.cancel();
       beast::get_lowest_layer(stream_).socket().close(ec);
     });
-    resolver_.async_resolve(base_.host, base_.port,
-                            [this](boost::system::error_code ec, tcp::resolver::results_type r) {
-                              if (ec) return fail("resolving " + base_.host, ec);
-                              on_resolved(r);
-                            });
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(base_.host, ec);
+    if (!ec) {  // an IP address: no resolver (asio's runs a thread of its own per request)
+      const auto port = static_cast<unsigned short>(std::stoi(base_.port));
+      on_resolved(tcp::resolver::results_type::create(tcp::endpoint(address, port), base_.host,
+                                                      base_.port));
+    } else {
+      resolver_.async_resolve(
+          base_.host, base_.port,
+          [this](boost::system::error_code ec, tcp::resolver::results_type r) {
+            if (ec) return fail("resolving " + base_.host, ec);
+            on_resolved(r);
+          });
+    }
     io_.run();
     if (failure_) return *failure_;
     ApiResponse out;
