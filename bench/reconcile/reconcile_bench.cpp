@@ -93,15 +93,17 @@ int main(int argc, char** argv) {
 
   const double rate = static_cast<double>(report.checked) / seconds;
   const double bound = concurrency * 1000.0 / latency_ms;
-  std::printf("reconcile_payments=%d\nreconcile_completed=%lld\nreconcile_errors=%lld\n"
-              "reconcile_seconds=%.2f\nreconcile_payments_per_s=%.0f\nreconcile_bound_per_s=%.0f\n"
-              "reconcile_ratio=%.2f\n",
-              payments, static_cast<long long>(report.completed),
-              static_cast<long long>(report.errors), seconds, rate, bound, rate / bound);
-  std::printf("reconcile: %d stale payments, %d ms provider latency, %d in flight: %.0f payments/s "
-              "(bound %.0f/s, %.2f of it), %lld completed, %lld errors\n",
-              payments, latency_ms, concurrency, rate, bound, rate / bound,
-              static_cast<long long>(report.completed), static_cast<long long>(report.errors));
+  std::printf(
+      "reconcile_payments=%d\nreconcile_completed=%lld\nreconcile_errors=%lld\n"
+      "reconcile_seconds=%.2f\nreconcile_payments_per_s=%.0f\nreconcile_bound_per_s=%.0f\n"
+      "reconcile_ratio=%.2f\n",
+      payments, static_cast<long long>(report.completed), static_cast<long long>(report.errors),
+      seconds, rate, bound, rate / bound);
+  std::printf(
+      "reconcile: %d stale payments, %d ms provider latency, %d in flight: %.0f payments/s "
+      "(bound %.0f/s, %.2f of it), %lld completed, %lld errors\n",
+      payments, latency_ms, concurrency, rate, bound, rate / bound,
+      static_cast<long long>(report.completed), static_cast<long long>(report.errors));
   ctx.reset();
   std::filesystem::remove_all(folder);
   return report.checked == payments && report.errors == 0 ? 0 : 1;

@@ -89,9 +89,9 @@ ReconcileOptions ReconcileOptions::from(const ReconcileSettings& s) {
 }
 
 nlohmann::json to_json(const ReconcileReport& r) {
-  nlohmann::json j = {{"checked", r.checked},   {"completed", r.completed},
-                      {"failed", r.failed},     {"still_pending", r.still_pending},
-                      {"errors", r.errors},     {"mismatches", r.mismatches}};
+  nlohmann::json j = {{"checked", r.checked}, {"completed", r.completed},
+                      {"failed", r.failed},   {"still_pending", r.still_pending},
+                      {"errors", r.errors},   {"mismatches", r.mismatches}};
   if (r.left_window) j["left_window"] = r.left_window;
   if (r.skipped) j["skipped"] = r.skipped;
   if (r.dry_run) j["dry_run"] = true;
@@ -119,8 +119,8 @@ ReconcileReport Reconciler::run(const ReconcileOptions& options, Timestamp now) 
   if (providers.empty()) return report;
 
   const Timestamp window_start = now - options.younger_than;
-  auto stale = ctx_.db->payments().pending_created_between(
-      window_start, now - options.older_than, providers, options.limit);
+  auto stale = ctx_.db->payments().pending_created_between(window_start, now - options.older_than,
+                                                           providers, options.limit);
   if (!stale) {
     report.store_error = "cannot read stale payments: " + stale.error().message;
     ctx_.log.error("reconcile cannot read stale payments", {{"error", stale.error().message}});
@@ -168,7 +168,8 @@ ReconcileReport Reconciler::run(const ReconcileOptions& options, Timestamp now) 
     const Payment& payment = item.payment;
     auto fields = payment_fields(payment);
     fields["outcome"] = to_string(answer.outcome);
-    if (!answer.provider_reference.empty()) fields["provider_reference"] = answer.provider_reference;
+    if (!answer.provider_reference.empty())
+      fields["provider_reference"] = answer.provider_reference;
     if (!answer.reason.empty()) fields["reason"] = answer.reason;
     if (answer.amount != payment.amount_cents) {
       fields["provider_amount"] = answer.amount;
@@ -270,8 +271,8 @@ ReconcileReport Reconciler::run(const ReconcileOptions& options, Timestamp now) 
     }
   };
 
-  const std::size_t threads =
-      std::min<std::size_t>(static_cast<std::size_t>(std::max(options.concurrency, 1)), items.size());
+  const std::size_t threads = std::min<std::size_t>(
+      static_cast<std::size_t>(std::max(options.concurrency, 1)), items.size());
   {
     std::vector<std::jthread> workers;
     workers.reserve(threads);

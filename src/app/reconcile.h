@@ -20,7 +20,7 @@ struct Context;
 class Metrics;
 
 struct ReconcileOptions {
-  std::chrono::milliseconds older_than{std::chrono::minutes(2)};  // RECONCILE_AFTER
+  std::chrono::milliseconds older_than{std::chrono::minutes(2)};   // RECONCILE_AFTER
   std::chrono::milliseconds younger_than{std::chrono::hours(72)};  // RECONCILE_WITHIN
   std::size_t limit = 10'000;  // payments asked about per run, oldest first
   bool dry_run = false;        // ask and report; change nothing

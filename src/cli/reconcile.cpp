@@ -30,8 +30,8 @@ std::optional<std::chrono::milliseconds> duration_arg(const std::string& option,
   if (text.empty()) return std::nullopt;
   auto d = parse_duration(text);
   if (!d)
-    throw CLI::ValidationError(option, "must be a duration such as 90s, 2m, 72h or 3d, got '" +
-                                           text + "'");
+    throw CLI::ValidationError(option,
+                               "must be a duration such as 90s, 2m, 72h or 3d, got '" + text + "'");
   return d;
 }
 

@@ -57,7 +57,8 @@ std::optional<std::string> read_duration(const EnvLookup& env, const char* name,
   auto v = env(name);
   if (!v) return std::nullopt;
   const auto parsed = parse_duration(*v);
-  if (!parsed) return std::string(name) + " must be a duration such as 90s, 2m, 72h or 3d, got '" + *v + "'";
+  if (!parsed)
+    return std::string(name) + " must be a duration such as 90s, 2m, 72h or 3d, got '" + *v + "'";
   out = *parsed;
   return std::nullopt;
 }

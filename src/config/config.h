@@ -36,10 +36,10 @@ struct PayOsKeys {
 
 // Asking the providers about stale PENDING payments (`tbpay reconcile`).
 struct ReconcileSettings {
-  std::chrono::milliseconds after{std::chrono::minutes(2)};   // RECONCILE_AFTER
-  std::chrono::milliseconds within{std::chrono::hours(72)};   // RECONCILE_WITHIN
-  int concurrency = 8;                                        // RECONCILE_CONCURRENCY
-  int rps = 20;                                               // RECONCILE_RPS, per provider
+  std::chrono::milliseconds after{std::chrono::minutes(2)};  // RECONCILE_AFTER
+  std::chrono::milliseconds within{std::chrono::hours(72)};  // RECONCILE_WITHIN
+  int concurrency = 8;                                       // RECONCILE_CONCURRENCY
+  int rps = 20;                                              // RECONCILE_RPS, per provider
 };
 
 struct KafkaSettings {

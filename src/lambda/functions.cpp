@@ -129,7 +129,8 @@ Handler reconciler_handler(Context& ctx, Metrics& metrics) {
     const ReconcileReport report = reconciler->run(options);
     metrics.flush();
     const json result = to_json(report);
-    if (report.store_error) return InvocationResponse::failure("PaymentsUnavailable", result.dump());
+    if (report.store_error)
+      return InvocationResponse::failure("PaymentsUnavailable", result.dump());
     return InvocationResponse::ok(scheduled_reply(result));
   };
 }

@@ -49,7 +49,7 @@ struct StatusAnswer {
   std::int64_t amount = 0;         // Settled: the amount the provider holds for the payment
   std::string provider_reference;  // Settled: the provider's transaction id
   std::string reason;              // Failed: why
-  std::string detail;  // the provider's status or the failure, for logs (never a key)
+  std::string detail;              // the provider's status or the failure, for logs (never a key)
   std::optional<std::chrono::milliseconds> retry_after;  // with a 429
 };
 

@@ -27,10 +27,12 @@ TEST(ReconcilerFunction, ScheduledEventSettlesStalePaymentsAndWritesItsMetrics) 
   config.zalopay.api_url = fake.url();
   config.payos.api_url = fake.url();
   LambdaFunctionEnv env(Function::Reconciler, config);
-  insert_payment(env.db(), {.order_code = "TB-LAMBDA-ZP", .provider = Provider::ZaloPay,
+  insert_payment(env.db(), {.order_code = "TB-LAMBDA-ZP",
+                            .provider = Provider::ZaloPay,
                             .created_at = now_utc() - 10min});
-  insert_payment(env.db(), {.order_code = "TB-LAMBDA-PO", .provider = Provider::PayOS,
-                            .created_at = now_utc() - 10min});
+  insert_payment(
+      env.db(),
+      {.order_code = "TB-LAMBDA-PO", .provider = Provider::PayOS, .created_at = now_utc() - 10min});
   insert_payment(env.db(), {.order_code = "TB-LAMBDA-NEW", .provider = Provider::PayOS});
 
   const Posted p = env.invoke(scheduled_event());

@@ -49,7 +49,8 @@ std::map<std::string, std::string> form_fields(const std::string& body) {
     if (end == std::string::npos) end = body.size();
     const std::string pair = body.substr(start, end - start);
     const auto eq = pair.find('=');
-    if (eq != std::string::npos) out[form_decode(pair.substr(0, eq))] = form_decode(pair.substr(eq + 1));
+    if (eq != std::string::npos)
+      out[form_decode(pair.substr(0, eq))] = form_decode(pair.substr(eq + 1));
     start = end + 1;
   }
   return out;
@@ -132,7 +133,8 @@ struct FakeProviderApi::Impl {
     if (ec) return;
     const int now_in_flight = ++owner.in_flight_;
     int seen = owner.max_in_flight_.load();
-    while (now_in_flight > seen && !owner.max_in_flight_.compare_exchange_weak(seen, now_in_flight)) {
+    while (now_in_flight > seen &&
+           !owner.max_in_flight_.compare_exchange_weak(seen, now_in_flight)) {
     }
     ++owner.requests_;
     http::response<http::string_body> res = answer(req);
@@ -171,7 +173,7 @@ struct FakeProviderApi::Impl {
   }
 
   static http::response<http::string_body> reply(int status, std::string body,
-                                                  std::string type = "application/json") {
+                                                 std::string type = "application/json") {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, type);
     res.body() = std::move(body);
@@ -220,9 +222,14 @@ struct FakeProviderApi::Impl {
     }
     const FakeAnswer a = take(id);
     if (auto t = trouble(a)) return *t;
-    json body = {{"return_code", 3}, {"return_message", "pending"}, {"sub_return_code", 0},
-                 {"is_processing", false}, {"amount", a.amount}, {"zp_trans_id", 0},
-                 {"server_time", 1765605918385}, {"discount_amount", 0}};
+    json body = {{"return_code", 3},
+                 {"return_message", "pending"},
+                 {"sub_return_code", 0},
+                 {"is_processing", false},
+                 {"amount", a.amount},
+                 {"zp_trans_id", 0},
+                 {"server_time", 1765605918385},
+                 {"discount_amount", 0}};
     switch (a.kind) {
       case FakeAnswer::Kind::Processing:
         body["return_code"] = 1;
@@ -343,7 +350,8 @@ std::vector<Clock::time_point> FakeProviderApi::all_arrivals() const {
 TestCertificates make_test_certificates(const std::string& folder) {
   TestCertificates c{folder + "/ca.pem", folder + "/server.pem", folder + "/server.key"};
   const std::string script =
-      "set -e; cd '" + folder + "'; "
+      "set -e; cd '" + folder +
+      "'; "
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
       "-subj '/CN=tbpay test CA' >/dev/null 2>&1; "
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "

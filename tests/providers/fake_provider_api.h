@@ -26,20 +26,20 @@ namespace tbpay::test {
 // What the fake says about one transaction (app_trans_id or paymentLinkId).
 struct FakeAnswer {
   enum class Kind {
-    Pending,      // ZaloPay return_code 3; PayOS PENDING
-    Processing,   // ZaloPay return_code 1 with is_processing; PayOS PROCESSING
-    Paid,         // ZaloPay 1; PayOS PAID
-    Failed,       // ZaloPay 2; PayOS status `payos_status` (CANCELLED, EXPIRED, FAILED)
-    Underpaid,    // PayOS UNDERPAID
-    TooMany,      // HTTP 429 with Retry-After: retry_after_s (then `then`, if set)
-    ServerError,  // HTTP 502
-    Malformed,    // HTTP 200 with a body that is not JSON
-    BadSignature, // PayOS: PAID, signed with another key
-    NoSignature,  // PayOS: PAID, no signature field
-    Hang,         // no answer for `hang` (longer than the client's timeout)
+    Pending,       // ZaloPay return_code 3; PayOS PENDING
+    Processing,    // ZaloPay return_code 1 with is_processing; PayOS PROCESSING
+    Paid,          // ZaloPay 1; PayOS PAID
+    Failed,        // ZaloPay 2; PayOS status `payos_status` (CANCELLED, EXPIRED, FAILED)
+    Underpaid,     // PayOS UNDERPAID
+    TooMany,       // HTTP 429 with Retry-After: retry_after_s (then `then`, if set)
+    ServerError,   // HTTP 502
+    Malformed,     // HTTP 200 with a body that is not JSON
+    BadSignature,  // PayOS: PAID, signed with another key
+    NoSignature,   // PayOS: PAID, no signature field
+    Hang,          // no answer for `hang` (longer than the client's timeout)
   };
   Kind kind = Kind::Pending;
-  std::int64_t amount = 150000;  // the amount the provider holds
+  std::int64_t amount = 150000;        // the amount the provider holds
   std::string reference = "FT-REF-1";  // zp_trans_id / PayOS transaction reference
   std::string payos_status = "CANCELLED";
   std::string reason = "customer cancelled";
@@ -53,7 +53,7 @@ class FakeProviderApi {
   struct Options {
     ZaloPayKeys zalopay;
     PayOsKeys payos;
-    std::string cert_file, key_file;  // both set: TLS
+    std::string cert_file, key_file;       // both set: TLS
     std::chrono::milliseconds latency{0};  // every answer waits this long
   };
   explicit FakeProviderApi(Options options);
@@ -71,7 +71,8 @@ class FakeProviderApi {
   int bad_auth() const { return bad_auth_.load(); }
   int max_in_flight() const { return max_in_flight_.load(); }
   // When each request for `transaction_id` arrived, in order.
-  std::vector<std::chrono::steady_clock::time_point> arrivals(const std::string& transaction_id) const;
+  std::vector<std::chrono::steady_clock::time_point> arrivals(
+      const std::string& transaction_id) const;
   // Arrival times of every request, in order.
   std::vector<std::chrono::steady_clock::time_point> all_arrivals() const;
 

@@ -129,8 +129,12 @@ TEST_P(ReconcileTest, SettlesWhatTheProvidersSettledThroughTheCallbackTransition
   const Finished run = reconcile({});
 
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(summary(run), (json{{"checked", 8}, {"completed", 2}, {"failed", 3},
-                                {"still_pending", 3}, {"errors", 0}, {"mismatches", 0}}));
+  EXPECT_EQ(summary(run), (json{{"checked", 8},
+                                {"completed", 2},
+                                {"failed", 3},
+                                {"still_pending", 3},
+                                {"errors", 0},
+                                {"mismatches", 0}}));
   EXPECT_EQ(fake->bad_auth(), 0);
   EXPECT_EQ(status("TB-ZP-PAID"), "COMPLETED");
   EXPECT_EQ(status("TB-ZP-FAILED"), "FAILED");
@@ -162,8 +166,12 @@ TEST_P(ReconcileTest, SettlesWhatTheProvidersSettledThroughTheCallbackTransition
 
   // A later run asks only about what is still PENDING.
   const Finished again = reconcile({});
-  EXPECT_EQ(summary(again), (json{{"checked", 3}, {"completed", 0}, {"failed", 0},
-                                  {"still_pending", 3}, {"errors", 0}, {"mismatches", 0}}));
+  EXPECT_EQ(summary(again), (json{{"checked", 3},
+                                  {"completed", 0},
+                                  {"failed", 0},
+                                  {"still_pending", 3},
+                                  {"errors", 0},
+                                  {"mismatches", 0}}));
   EXPECT_EQ(event_count(), 5);
 }
 
@@ -197,8 +205,8 @@ TEST_P(ReconcileTest, MismatchesAndUnverifiedAnswersChangeNothingAndRaiseAnAlert
   fake->set(seed("TB-PO-UNSIGNED", Provider::PayOS), answer(Kind::NoSignature));
 
   for (const bool dry : {true, false}) {
-    const Finished run = reconcile(dry ? std::vector<std::string>{"--dry-run"}
-                                       : std::vector<std::string>{});
+    const Finished run =
+        reconcile(dry ? std::vector<std::string>{"--dry-run"} : std::vector<std::string>{});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const json s = summary(run);
     EXPECT_EQ(s["checked"], 5);
@@ -231,8 +239,12 @@ TEST_P(ReconcileTest, ProviderTroubleIsCountedAsErrorsAndChangesNothing) {
   const Finished run = reconcile({}, {"PAYOS_API_URL=" + closed});
 
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(summary(run), (json{{"checked", 5}, {"completed", 0}, {"failed", 0},
-                                {"still_pending", 0}, {"errors", 5}, {"mismatches", 0}}));
+  EXPECT_EQ(summary(run), (json{{"checked", 5},
+                                {"completed", 0},
+                                {"failed", 0},
+                                {"still_pending", 0},
+                                {"errors", 5},
+                                {"mismatches", 0}}));
   for (const char* code : {"TB-502", "TB-JUNK", "TB-SLOW", "TB-429", "TB-REFUSED"})
     EXPECT_EQ(status(code), "PENDING") << code;
   EXPECT_EQ(event_count(), 0);
@@ -285,8 +297,12 @@ TEST_P(ReconcileTest, DryRunAsksAndReportsButChangesNothing) {
   fake->set(seed("TB-D2", Provider::PayOS), answer(Kind::Failed));
   const Finished run = reconcile({"--dry-run"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(summary(run), (json{{"checked", 2}, {"completed", 1}, {"failed", 1},
-                                {"still_pending", 0}, {"errors", 0}, {"mismatches", 0},
+  EXPECT_EQ(summary(run), (json{{"checked", 2},
+                                {"completed", 1},
+                                {"failed", 1},
+                                {"still_pending", 0},
+                                {"errors", 0},
+                                {"mismatches", 0},
                                 {"dry_run", true}}));
   EXPECT_EQ(status("TB-D1"), "PENDING");
   EXPECT_EQ(status("TB-D2"), "PENDING");
@@ -309,8 +325,8 @@ TEST_P(ReconcileTest, AProviderWithoutKeysIsSkippedWithOneWarning) {
 }
 
 TEST_P(ReconcileTest, APaymentLeavingTheWindowStillPendingIsReportedOnce) {
-  seed("TB-LEAVING", Provider::ZaloPay, 72h + 30s);   // aged out within the last minute
-  seed("TB-LEFT", Provider::ZaloPay, 72h + 5min);     // reported by an earlier run
+  seed("TB-LEAVING", Provider::ZaloPay, 72h + 30s);  // aged out within the last minute
+  seed("TB-LEFT", Provider::ZaloPay, 72h + 5min);    // reported by an earlier run
   fake->set(seed("TB-LEAVING-PAID", Provider::PayOS, 72h + 20s), answer(Kind::Paid));
   const Finished run = reconcile({"--every", "1m"});
   const json s = summary(run);
@@ -341,8 +357,7 @@ TEST_P(ReconcileTest, ACallbackAndAReconcileAtOnceMakeOneTransitionAndOneEvent) 
   reliability::ChildProcess child(
       {"reconcile"},
       reliability::tbpay_env(db->url(), {"ZALOPAY_API_URL=" + fake->url(),
-                                         "PAYOS_API_URL=" + fake->url(),
-                                         "RECONCILE_RPS=1000"}),
+                                         "PAYOS_API_URL=" + fake->url(), "RECONCILE_RPS=1000"}),
       folder.path(), "race");
   int processed = 0;
   for (const auto& t : transactions) {
@@ -374,17 +389,17 @@ TEST_P(ReconcileTest, OverTlsTheProviderCertificateIsVerified) {
   seed("TB-TLS-2", Provider::PayOS);
 
   // Not trusted: OpenSSL's default store does not hold the test CA.
-  const Finished untrusted = reconcile({}, {"ZALOPAY_API_URL=" + fake->url("localhost"),
-                                            "PAYOS_API_URL=" + fake->url("127.0.0.1"),
-                                            "SSL_CERT_FILE=" + certs.path() + "/server.csr"});
+  const Finished untrusted = reconcile(
+      {}, {"ZALOPAY_API_URL=" + fake->url("localhost"), "PAYOS_API_URL=" + fake->url("127.0.0.1"),
+           "SSL_CERT_FILE=" + certs.path() + "/server.csr"});
   EXPECT_EQ(summary(untrusted)["errors"], 2);
   EXPECT_EQ(status("TB-TLS-1"), "PENDING");
   EXPECT_EQ(fake->requests(), 0);
 
   // SSL_CERT_FILE names the test CA: both the DNS name and the IP address verify.
-  const Finished trusted = reconcile({}, {"ZALOPAY_API_URL=" + fake->url("localhost"),
-                                          "PAYOS_API_URL=" + fake->url("127.0.0.1"),
-                                          "SSL_CERT_FILE=" + c.ca_file});
+  const Finished trusted =
+      reconcile({}, {"ZALOPAY_API_URL=" + fake->url("localhost"),
+                     "PAYOS_API_URL=" + fake->url("127.0.0.1"), "SSL_CERT_FILE=" + c.ca_file});
   EXPECT_EQ(summary(trusted)["completed"], 2) << trusted.err;
   EXPECT_EQ(status("TB-TLS-1"), "COMPLETED");
   EXPECT_EQ(status("TB-TLS-2"), "COMPLETED");
@@ -425,9 +440,8 @@ TEST_P(ReconcileTest, ServeReconcilesInTheBackground) {
   options.first_cleanup_after = 1h;
   {
     OutboxBackground background(*ctx, metrics, options);
-    for (int i = 0; i < 600 && (status("TB-BG-PAID") != "COMPLETED" || fake->arrivals(
-                                                                         "plinkTB-BG-WAIT")
-                                                                         .size() < 2);
+    for (int i = 0; i < 600 && (status("TB-BG-PAID") != "COMPLETED" ||
+                                fake->arrivals("plinkTB-BG-WAIT").size() < 2);
          ++i)
       std::this_thread::sleep_for(50ms);
   }

@@ -92,7 +92,8 @@ Result<ApiUrl, std::string> parse_api_url(std::string_view url) {
     for (char c : port)
       if (!std::isdigit(static_cast<unsigned char>(c)))
         return "'" + std::string(url) + "': bad port";
-    if (port.size() > 5 || std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535)
+    if (port.size() > 5 || std::stoi(std::string(port)) == 0 ||
+        std::stoi(std::string(port)) > 65535)
       return "'" + std::string(url) + "': bad port";
     out.port = std::string(port);
   } else {
@@ -146,12 +147,11 @@ class Exchange {
       on_resolved(tcp::resolver::results_type::create(tcp::endpoint(address, port), base_.host,
                                                       base_.port));
     } else {
-      resolver_.async_resolve(
-          base_.host, base_.port,
-          [this](boost::system::error_code ec, tcp::resolver::results_type r) {
-            if (ec) return fail("resolving " + base_.host, ec);
-            on_resolved(r);
-          });
+      resolver_.async_resolve(base_.host, base_.port,
+                              [this](boost::system::error_code ec, tcp::resolver::results_type r) {
+                                if (ec) return fail("resolving " + base_.host, ec);
+                                on_resolved(r);
+                              });
     }
     io_.run();
     if (failure_) return *failure_;
@@ -180,8 +180,8 @@ class Exchange {
                         [this](boost::system::error_code ec, const tcp::endpoint&) {
                           if (ec) return fail("connecting to " + base_.text(), ec);
                           boost::system::error_code ignored;
-                          beast::get_lowest_layer(stream_).socket().set_option(
-                              tcp::no_delay(true), ignored);
+                          beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true),
+                                                                               ignored);
                           on_connected();
                         });
   }
@@ -206,13 +206,13 @@ class Exchange {
     http::async_write(stream_, req_, [this](boost::system::error_code ec, std::size_t) {
       if (ec) return fail("sending to " + base_.text(), ec);
       parser_.body_limit(kBodyLimit);
-      http::async_read(stream_, buffer_, parser_, [this](boost::system::error_code ec,
-                                                         std::size_t) {
-        if (ec) return fail("reading the answer of " + base_.text(), ec);
-        timer_.cancel();
-        boost::system::error_code ignored;
-        beast::get_lowest_layer(stream_).socket().close(ignored);
-      });
+      http::async_read(stream_, buffer_, parser_,
+                       [this](boost::system::error_code ec, std::size_t) {
+                         if (ec) return fail("reading the answer of " + base_.text(), ec);
+                         timer_.cancel();
+                         boost::system::error_code ignored;
+                         beast::get_lowest_layer(stream_).socket().close(ignored);
+                       });
     });
   }
 

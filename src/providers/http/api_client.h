@@ -21,9 +21,9 @@ namespace tbpay {
 // A provider's base URL, split. `path` is the prefix every request path is appended to.
 struct ApiUrl {
   bool tls = true;
-  std::string host;  // without brackets for IPv6
-  std::string port;  // "443" / "80" when the URL has none
-  std::string path;  // "" or "/prefix" (no trailing slash)
+  std::string host;          // without brackets for IPv6
+  std::string port;          // "443" / "80" when the URL has none
+  std::string path;          // "" or "/prefix" (no trailing slash)
   std::string text() const;  // scheme://host[:port]path, for messages
 };
 

@@ -402,8 +402,8 @@ class PayOs final : public PaymentProvider {
       answer.detail = "PayOS answer has no signature";
       return answer;
     }
-    if (!canonical || !hex_digest_equal(hmac_sha256_hex(keys_.checksum_key, *canonical),
-                                        *signature, /*ignore_case=*/true)) {
+    if (!canonical || !hex_digest_equal(hmac_sha256_hex(keys_.checksum_key, *canonical), *signature,
+                                        /*ignore_case=*/true)) {
       answer.kind = Kind::Suspicious;
       answer.detail = "PayOS answer's signature does not verify";
       return answer;
@@ -430,8 +430,9 @@ class PayOs final : public PaymentProvider {
     }
     if (*status == "UNDERPAID") {
       answer.kind = Kind::Suspicious;
-      answer.detail = "status UNDERPAID: paid " + std::to_string(amount_of("amountPaid").value_or(0)) +
-                      " of " + std::to_string(amount_of("amount").value_or(0));
+      answer.detail = "status UNDERPAID: paid " +
+                      std::to_string(amount_of("amountPaid").value_or(0)) + " of " +
+                      std::to_string(amount_of("amount").value_or(0));
       return answer;
     }
     if (*status == "PAID") {
@@ -444,9 +445,10 @@ class PayOs final : public PaymentProvider {
       answer.outcome = PaymentStatus::Completed;
       answer.amount = *paid;
       // The last transaction's bank reference, as a webhook's `reference` carries it.
-      if (const auto tx = data->find("transactions"); tx != data->end() && tx->is_array() &&
-                                                      !tx->empty() && tx->back().is_object()) {
-        if (const std::string* ref = string_field(tx->back(), "reference")) answer.provider_reference = *ref;
+      if (const auto tx = data->find("transactions");
+          tx != data->end() && tx->is_array() && !tx->empty() && tx->back().is_object()) {
+        if (const std::string* ref = string_field(tx->back(), "reference"))
+          answer.provider_reference = *ref;
       }
       return answer;
     }

@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
-#include "providers/http/api_client.h"
 #include "providers/http/answers.h"
+#include "providers/http/api_client.h"
 #include "providers/json_text.h"
 
 namespace tbpay {
@@ -73,7 +73,8 @@ std::string form_encode(std::string_view v) {
 class ZaloPay final : public PaymentProvider {
  public:
   explicit ZaloPay(ZaloPayKeys keys)
-      : keys_(std::move(keys)), api_(providers::api_url_or_throw("ZALOPAY_API_URL", keys_.api_url)) {}
+      : keys_(std::move(keys)),
+        api_(providers::api_url_or_throw("ZALOPAY_API_URL", keys_.api_url)) {}
 
   Provider id() const override { return Provider::ZaloPay; }
   bool configured() const override { return keys_.configured(); }
@@ -177,8 +178,9 @@ class ZaloPay final : public PaymentProvider {
     request.method = "POST";
     request.target = "/v2/query";
     request.content_type = "application/x-www-form-urlencoded";
-    request.body = "app_id=" + form_encode(keys_.app_id) + "&app_trans_id=" + form_encode(trans) +
-                   "&mac=" + hmac_sha256_hex(keys_.key1, keys_.app_id + "|" + trans + "|" + keys_.key1);
+    request.body =
+        "app_id=" + form_encode(keys_.app_id) + "&app_trans_id=" + form_encode(trans) +
+        "&mac=" + hmac_sha256_hex(keys_.key1, keys_.app_id + "|" + trans + "|" + keys_.key1);
     auto sent = client_.send(api_, request);
     StatusAnswer answer;
     if (!providers::usable_answer(sent, answer)) return answer;

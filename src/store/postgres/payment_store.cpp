@@ -199,10 +199,10 @@ Result<std::vector<Payment>> PgPaymentStore::pending_created_between(
     Timestamp from, Timestamp before, std::span<const Provider> providers, std::size_t limit) {
   std::vector<std::string> names;
   for (Provider p : providers) names.emplace_back(to_string(p));
-  auto rows = pool_.run(kPendingBetween,
-                        {to_sql_timestamp(from), to_sql_timestamp(before), text_array(names),
-                         std::to_string(limit)},
-                        Pool::Retry::Once);
+  auto rows = pool_.run(
+      kPendingBetween,
+      {to_sql_timestamp(from), to_sql_timestamp(before), text_array(names), std::to_string(limit)},
+      Pool::Retry::Once);
   if (!rows) return rows.error();
   std::vector<Payment> payments;
   payments.reserve(static_cast<std::size_t>(rows->size()));
