@@ -6,7 +6,7 @@
 #   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--wide-conns C]
 #                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--with-relay] [--no-micro] [--no-relay]
-#                    [--no-lambda] [--keep]
+#                    [--no-lambda] [--no-reconcile] [--keep]
 # The two sides alternate, R rounds of S seconds each (ceiling, tbpay, ceiling, tbpay, ...), so
 # that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
 set -euo pipefail
@@ -30,6 +30,7 @@ profile=""
 micro=1
 relay=1
 lambda=1
+reconcile=1
 keep=0
 with_relay=0
 
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --no-micro) micro=0; shift ;;
     --no-relay) relay=0; shift ;;
     --no-lambda) lambda=0; shift ;;
+    --no-reconcile) reconcile=0; shift ;;
     --keep) keep=1; shift ;;
     --with-relay) with_relay=1; shift ;;
     -h|--help) usage ;;
@@ -439,6 +441,18 @@ if [ "$relay" = 1 ] && [ -x "$bench_bin/relay_bench" ]; then
     relay_line="relay_bench failed (see $out/relay_bench.log)"
   fi
 fi
+reconcile_line="not built yet (bench/reconcile_bench)"
+if [ "$reconcile" = 1 ] && [ -x "$bench_bin/reconcile_bench" ]; then
+  log "reconcile: bench/reconcile_bench (10000 stale payments, fakes answering in 20 ms)"
+  # The queries against the bound (answers "not paid yet"), then the same with every answer
+  # "paid", each one settled on the bench's SQLite file.
+  if "$bench_bin/reconcile_bench" --pending 1 >"$out/reconcile_bench.txt" 2>"$out/reconcile_bench.log" &&
+     "$bench_bin/reconcile_bench" >"$out/reconcile_bench_paid.txt" 2>>"$out/reconcile_bench.log"; then
+    reconcile_line=""
+  else
+    reconcile_line="reconcile_bench failed (see $out/reconcile_bench.log)"
+  fi
+fi
 lambda_line="not built yet (scripts/bench-lambda.sh)"
 if [ "$lambda" = 1 ] && [ -x scripts/bench-lambda.sh ]; then
   log "Lambda: scripts/bench-lambda.sh (package, cold start, invocations on the same PostgreSQL server)"
@@ -493,6 +507,13 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
     fi
   else
     printf '%-34s %-28s %s\n' "relay" "n/a" "$relay_line"
+  fi
+  if [ -z "$reconcile_line" ]; then
+    rv() { value "$1" "$out/reconcile_bench.txt"; }
+    printf '%-34s %-28s %s\n' "reconcile payments/s" "$(rv reconcile_payments_per_s)" "bound (in flight / latency) $(rv reconcile_bound_per_s)/s: $(rv reconcile_ratio) of it, aim >= 0.8: $(verdict "$(ge "$(rv reconcile_ratio)" 0.8)")"
+    printf '%-34s %-28s %s\n' "reconcile, every one settled" "$(value reconcile_payments_per_s "$out/reconcile_bench_paid.txt")" "payments/s, each a transition + event on SQLite"
+  else
+    printf '%-34s %-28s %s\n' "reconcile" "n/a" "$reconcile_line"
   fi
   if [ -z "$lambda_line" ]; then
     lv() { awk -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$out/lambda.txt"; }

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libpq-dev postgresql-server-dev-15 libsqlite3-dev librdkafka-dev liblz4-dev libzstd-dev
-  libsasl2-dev libssl-dev
+  libsasl2-dev libssl-dev openssl
   nlohmann-json3-dev libboost-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql postgresql-client pgbouncer kcat wrk curl zip unzip jq python3 python3-yaml sqlite3

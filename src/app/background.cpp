@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "app/cleanup.h"
+#include "app/reconcile.h"
 #include "app/relay.h"
 #include "app/serve_metrics.h"
 #include "context/context.h"
@@ -104,24 +105,45 @@ void clean_up_daily(std::stop_token stop, Context& ctx, Metrics& metrics, ServeM
   }
 }
 
+void reconcile_every_minute(std::stop_token stop, Context& ctx, Metrics& metrics,
+                            OutboxBackgroundOptions options) {
+  if (!pause(stop, options.first_reconcile_after)) return;
+  Reconciler reconciler(ctx, &metrics);
+  for (;;) {
+    auto run = ReconcileOptions::from(ctx.config.reconcile);
+    run.every = options.reconcile_every;
+    run.stop = stop;
+    try {
+      reconciler.run(run);
+    } catch (const std::exception& e) {
+      ctx.log.error("reconcile cannot run", {{"error", e.what()}});
+    }
+    if (!pause(stop, options.reconcile_every)) return;
+  }
+}
+
 }  // namespace
 
 OutboxBackground::OutboxBackground(Context& ctx, Metrics& metrics, OutboxBackgroundOptions options)
     : relay_(relay_continuously, std::ref(ctx), std::ref(metrics), nullptr, options),
-      cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), nullptr, options) {}
+      cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), nullptr, options),
+      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), options) {}
 
 OutboxBackground::OutboxBackground(Context& ctx, Metrics& metrics, ServeMetrics& exposed,
                                    OutboxBackgroundOptions options)
     : relay_(relay_continuously, std::ref(ctx), std::ref(metrics), &exposed, options),
-      cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), &exposed, options) {}
+      cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), &exposed, options),
+      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), options) {}
 
 OutboxBackground::~OutboxBackground() { stop(); }
 
 void OutboxBackground::stop() {
   relay_.request_stop();
   cleanup_.request_stop();
+  reconcile_.request_stop();
   if (relay_.joinable()) relay_.join();
   if (cleanup_.joinable()) cleanup_.join();
+  if (reconcile_.joinable()) reconcile_.join();
 }
 
 }  // namespace tbpay

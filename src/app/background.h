@@ -1,6 +1,7 @@
 #pragma once
 // The outbox work `tbpay serve` runs beside its HTTP server: the relay, continuously (an event
-// is on Kafka within about a second of its commit), and the cleanup, once a day.
+// is on Kafka within about a second of its commit), and the cleanup, once a day. And the
+// reconciliation of stale PENDING payments, once a minute.
 #include <chrono>
 #include <thread>
 
@@ -24,6 +25,10 @@ struct OutboxBackgroundOptions {
   // How often the relay thread reads the outbox's counts (pending, dead, oldest pending age)
   // for the metrics: one aggregate query, so that a scrape never queries.
   std::chrono::milliseconds stats_every{std::chrono::seconds(30)};
+  // Stale PENDING payments are settled by asking their provider (app/reconcile.h), once a
+  // minute after the first minute; a provider without keys is skipped with one warning.
+  std::chrono::milliseconds first_reconcile_after{std::chrono::minutes(1)};
+  std::chrono::milliseconds reconcile_every{std::chrono::minutes(1)};
 };
 
 class OutboxBackground {
@@ -43,6 +48,7 @@ class OutboxBackground {
  private:
   std::jthread relay_;
   std::jthread cleanup_;
+  std::jthread reconcile_;
 };
 
 }  // namespace tbpay

@@ -64,9 +64,34 @@ std::optional<std::string> url_scheme(std::string_view url) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '+' && ch != '-' && ch != '.')
       return std::nullopt;
   return std::string(url.substr(0, colon));
+std::optional<std::string> read_duration(const EnvLookup& env, const char* name,
+                                         std::chrono::milliseconds& out) {
+  auto v = env(name);
+  if (!v) return std::nullopt;
+  const auto parsed = parse_duration(*v);
+  if (!parsed)
+    return std::string(name) + " must be a duration such as 90s, 2m, 72h or 3d, got '" + *v + "'";
+  out = *parsed;
+  return std::nullopt;
 }
 
 }  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const auto n = whole_number(text.substr(0, digits), 0);
+  if (!n) return std::nullopt;
+  const std::string_view unit = text.substr(digits);
+  using namespace std::chrono;
+  if (unit == "ms") return milliseconds(*n);
+  if (unit == "s") return duration_cast<milliseconds>(seconds(*n));
+  if (unit == "m") return duration_cast<milliseconds>(minutes(*n));
+  if (unit == "h") return duration_cast<milliseconds>(hours(*n));
+  if (unit == "d") return duration_cast<milliseconds>(hours(24 * *n));
+  return std::nullopt;
+}
 
 Result<Config, std::string> load_config(const EnvLookup& env) {
   Config c;
@@ -129,8 +154,22 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
   }
   c.kafka.topic_prefix = get("KAFKA_TOPIC_PREFIX");
 
-  c.zalopay = {get("ZALOPAY_APP_ID"), get("ZALOPAY_KEY1"), get("ZALOPAY_KEY2")};
-  c.payos = {get("PAYOS_CLIENT_ID"), get("PAYOS_API_KEY"), get("PAYOS_CHECKSUM_KEY")};
+  c.zalopay.app_id = get("ZALOPAY_APP_ID");
+  c.zalopay.key1 = get("ZALOPAY_KEY1");
+  c.zalopay.key2 = get("ZALOPAY_KEY2");
+  c.payos.client_id = get("PAYOS_CLIENT_ID");
+  c.payos.api_key = get("PAYOS_API_KEY");
+  c.payos.checksum_key = get("PAYOS_CHECKSUM_KEY");
+  c.zalopay.api_url = env("ZALOPAY_API_URL")
+                          .value_or(c.env == AppEnv::Prod ? "https://openapi.zalopay.vn"
+                                                          : "https://sb-openapi.zalopay.vn");
+  if (auto u = env("PAYOS_API_URL")) c.payos.api_url = *u;
+  if (auto e = read_duration(env, "RECONCILE_AFTER", c.reconcile.after)) return *e;
+  if (auto e = read_duration(env, "RECONCILE_WITHIN", c.reconcile.within)) return *e;
+  if (c.reconcile.within <= c.reconcile.after)
+    return std::string("RECONCILE_WITHIN must be longer than RECONCILE_AFTER");
+  if (auto e = read_int(env, "RECONCILE_CONCURRENCY", 1, c.reconcile.concurrency)) return *e;
+  if (auto e = read_int(env, "RECONCILE_RPS", 1, c.reconcile.rps)) return *e;
 
   if (auto e = read_int(env, "OUTBOX_BATCH_SIZE", 1, c.outbox_batch_size)) return *e;
   if (auto e = read_int(env, "OUTBOX_MAX_RETRIES", 1, c.outbox_max_retries)) return *e;

@@ -1,5 +1,6 @@
 #pragma once
 // Configuration from the environment (names kept from the Node.js deployment; docs/operations.md).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>

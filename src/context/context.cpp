@@ -1,5 +1,7 @@
 #include "context/context.h"
 
+#include <stdexcept>
+
 #include "providers/payos/payos.h"
 #include "providers/zalopay/zalopay.h"
 #include "publish/open.h"
@@ -15,8 +17,13 @@ EventPublisher& Context::publisher() {
 std::unique_ptr<Context> make_context(Config config) {
   Logger log(parse_log_level(config.log_level));
   auto db = open_database(config);
-  auto zalopay = make_zalopay(config.zalopay);
-  auto payos = make_payos(config.payos);
+  std::unique_ptr<PaymentProvider> zalopay, payos;
+  try {  // a bad ZALOPAY_API_URL / PAYOS_API_URL
+    zalopay = make_zalopay(config.zalopay);
+    payos = make_payos(config.payos);
+  } catch (const std::invalid_argument& e) {
+    throw StartupError(e.what());
+  }
   return std::make_unique<Context>(std::move(config), std::move(log), std::move(db),
                                    std::move(zalopay), std::move(payos));
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cleanup.h"
+#include "app/reconcile.h"
 #include "app/relay.h"
 #include "app/webhook.h"
 #include "context/context.h"
@@ -27,8 +28,12 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr std::array<std::string_view, 3> kHandlerNames{"webhook", "outbox-processor",
-                                                        "outbox-cleanup"};
+constexpr std::array<std::string_view, 4> kHandlerNames{"webhook", "outbox-processor",
+                                                        "outbox-cleanup", "reconciler"};
+
+// The reconciler's EventBridge schedule (rate(5 minutes) in the templates): payments that aged
+// out of the window since the previous invocation are reported once.
+constexpr auto kReconcilerSchedule = std::chrono::minutes(5);
 
 // Time since the process was exec'd (the loader and static initialisers included), for the
 // InitDuration metric. /proc gives clock ticks since boot; CLOCK_BOOTTIME is the same clock.
@@ -115,6 +120,21 @@ Handler cleanup_handler(Context& ctx, Metrics& metrics) {
   };
 }
 
+Handler reconciler_handler(Context& ctx, Metrics& metrics) {
+  auto reconciler = std::make_shared<Reconciler>(ctx, &metrics);
+  return [reconciler, &ctx, &metrics](const InvocationRequest& inv) {
+    auto options = ReconcileOptions::from(ctx.config.reconcile);
+    options.every = kReconcilerSchedule;
+    options.deadline = drain_deadline(inv.deadline);
+    const ReconcileReport report = reconciler->run(options);
+    metrics.flush();
+    const json result = to_json(report);
+    if (report.store_error)
+      return InvocationResponse::failure("PaymentsUnavailable", result.dump());
+    return InvocationResponse::ok(scheduled_reply(result));
+  };
+}
+
 std::string valid_handlers() {
   std::string names;
   for (auto n : kHandlerNames) names += (names.empty() ? "" : ", ") + std::string(n);
@@ -157,6 +177,8 @@ Handler make_handler(Function f, Context& ctx, Metrics& metrics) {
       return processor_handler(ctx, metrics);
     case Function::OutboxCleanup:
       return cleanup_handler(ctx, metrics);
+    case Function::Reconciler:
+      return reconciler_handler(ctx, metrics);
   }
   throw std::logic_error("unknown lambda function");
 }

@@ -1,6 +1,6 @@
 #pragma once
 // The three functions one package serves, told apart by the function's handler setting
-// (_HANDLER): webhook, outbox-processor, outbox-cleanup.
+// (_HANDLER): webhook, outbox-processor, outbox-cleanup, reconciler.
 #include <chrono>
 #include <optional>
 #include <span>
@@ -16,7 +16,7 @@ class Metrics;
 
 namespace tbpay::lambda {
 
-enum class Function { Webhook, OutboxProcessor, OutboxCleanup };
+enum class Function { Webhook, OutboxProcessor, OutboxCleanup, Reconciler };
 
 // The handler names the binary accepts, as the templates write them.
 std::span<const std::string_view> handler_names();

@@ -1,6 +1,8 @@
 #pragma once
 // Payment provider port: turns a raw callback body into a verified PaymentCallback, and an
 // ingestion outcome back into the reply that provider expects.
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,23 @@ struct WebhookReply {
   std::string body;  // JSON
 };
 
+// What a provider answers when asked for one payment's status (reconciliation).
+struct StatusAnswer {
+  enum class Kind {
+    Settled,      // paid (outcome Completed) or failed (outcome Failed): settle it
+    Pending,      // not paid yet, or still processing: nothing to do
+    Suspicious,   // must not settle anything and needs a human (underpaid, bad signature)
+    Unavailable,  // no usable answer (timeout, refused, 429, 5xx, malformed): ask again later
+  };
+  Kind kind = Kind::Unavailable;
+  PaymentStatus outcome = PaymentStatus::Completed;  // Settled only
+  std::int64_t amount = 0;         // Settled: the amount the provider holds for the payment
+  std::string provider_reference;  // Settled: the provider's transaction id
+  std::string reason;              // Failed: why
+  std::string detail;              // the provider's status or the failure, for logs (never a key)
+  std::optional<std::chrono::milliseconds> retry_after;  // with a 429
+};
+
 class PaymentProvider {
  public:
   virtual ~PaymentProvider() = default;
@@ -42,6 +61,15 @@ class PaymentProvider {
   // Parses and verifies; never touches storage.
   virtual Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const = 0;
   virtual WebhookReply reply(IngestOutcome outcome, CallbackRejection rejection) const = 0;
+
+  // Status queries. Are the keys they need set? (ZaloPay: app id and key1; PayOS: client
+  // id, API key and checksum key.)
+  virtual bool can_query() const { return false; }
+  // The variables to set for can_query(), for a warning.
+  virtual std::string_view query_keys_hint() const { return "status queries not supported"; }
+  // Asks the provider about `payment` (one request, bounded by the client's timeout). Never
+  // touches storage.
+  virtual StatusAnswer query_status(const Payment& payment) const;
 };
 
 }  // namespace tbpay

@@ -105,5 +105,36 @@ TEST(Config, ProviderKeysMakeProvidersConfigured) {
   EXPECT_TRUE(c->payos.configured());
 }
 
+TEST(Config, ReconcileSettingsAndProviderApiUrls) {
+  using namespace std::chrono_literals;
+  auto d = load({});
+  EXPECT_EQ(d->reconcile.after, 2min);
+  EXPECT_EQ(d->reconcile.within, 72h);
+  EXPECT_EQ(d->reconcile.concurrency, 8);
+  EXPECT_EQ(d->reconcile.rps, 20);
+  EXPECT_EQ(d->zalopay.api_url, "https://sb-openapi.zalopay.vn");
+  EXPECT_EQ(d->payos.api_url, "https://api-merchant.payos.vn");
+  EXPECT_EQ(load({{"APP_ENV", "prod"}})->zalopay.api_url, "https://openapi.zalopay.vn");
+
+  auto c = load({{"RECONCILE_AFTER", "90s"}, {"RECONCILE_WITHIN", "3d"},
+                 {"RECONCILE_CONCURRENCY", "2"}, {"RECONCILE_RPS", "5"},
+                 {"ZALOPAY_API_URL", "http://127.0.0.1:9"}, {"PAYOS_API_URL", "https://p.test"}});
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->reconcile.after, 90s);
+  EXPECT_EQ(c->reconcile.within, 72h);
+  EXPECT_EQ(c->reconcile.concurrency, 2);
+  EXPECT_EQ(c->reconcile.rps, 5);
+  EXPECT_EQ(c->zalopay.api_url, "http://127.0.0.1:9");
+  EXPECT_EQ(c->payos.api_url, "https://p.test");
+
+  for (const auto& [name, value] : std::map<std::string, std::string>{
+           {"RECONCILE_AFTER", "soon"}, {"RECONCILE_WITHIN", "1m"},
+           {"RECONCILE_CONCURRENCY", "0"}, {"RECONCILE_RPS", "x"}}) {
+    auto bad = load({{name, value}});
+    ASSERT_FALSE(bad) << name;
+    EXPECT_NE(bad.error().find(name), std::string::npos) << bad.error();
+  }
+}
+
 }  // namespace
 }  // namespace tbpay

@@ -173,8 +173,11 @@ class LambdaFunctionEnv {
     std::filesystem::create_directories(folder_);
     events_file_ = folder_ + "/events.jsonl";
     config.events_file = events_file_;
+    const std::string zalopay_url = config.zalopay.api_url, payos_url = config.payos.api_url;
     config.zalopay = zalopay_keys();
     config.payos = payos_keys();
+    config.zalopay.api_url = zalopay_url;  // the reconciler's fakes, when a test gives them
+    config.payos.api_url = payos_url;
     auto database = open_database(config);
     auto zalopay = make_zalopay(config.zalopay);
     auto payos = make_payos(config.payos);

@@ -14,11 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(LambdaHandlers, TheThreeTemplateHandlersAreAccepted) {
+TEST(LambdaHandlers, TheFourTemplateHandlersAreAccepted) {
   EXPECT_EQ(function_for_handler("webhook"), Function::Webhook);
   EXPECT_EQ(function_for_handler("outbox-processor"), Function::OutboxProcessor);
   EXPECT_EQ(function_for_handler("outbox-cleanup"), Function::OutboxCleanup);
-  ASSERT_EQ(handler_names().size(), 3u);
+  EXPECT_EQ(function_for_handler("reconciler"), Function::Reconciler);
+  ASSERT_EQ(handler_names().size(), 4u);
   for (auto name : handler_names()) {
     auto f = function_for_handler(name);
     ASSERT_TRUE(f) << name;

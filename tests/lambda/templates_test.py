@@ -63,7 +63,11 @@ class TemplateChecks:
     @classmethod
     def setUpClass(cls):
         cls.doc = load(cls.template_file)
-        cls.resources = cls.doc["Resources"]
+        cls.all_resources = cls.doc["Resources"]
+        # The reconciler is one self-contained block, checked by test_reconciler_*; the other
+        # checks are about the three functions of the Node.js deployment.
+        cls.resources = {k: v for k, v in cls.all_resources.items()
+                         if not k.startswith("Reconciler")}
         cls.functions = {k: v for k, v in cls.resources.items() if v["Type"] == cls.function_type}
 
     def prop(self, fn, key):
@@ -151,6 +155,44 @@ class TemplateChecks:
         outputs = self.doc["Outputs"]
         self.assertTrue(outputs["ZaloPayWebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhook/zalopay"))
         self.assertTrue(outputs["PayOSWebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhook/payos"))
+
+
+    def test_reconciler_function_runs_every_5_minutes_with_its_log_group_and_alarm(self):
+        r = self.all_resources
+        fn = r["ReconcilerFunction"]
+        self.assertEqual(fn["Type"], self.function_type)
+        p = fn["Properties"]
+        self.assertEqual(p["Handler"], "reconciler")
+        self.assertIn("reconciler", accepted_handlers())
+        self.assertEqual(p["FunctionName"],
+                         {"Fn::Sub": "ticketbottle-payment-reconciler-${Environment}"})
+        self.assertEqual(self.prop(fn, "Runtime"), "provided.al2023")
+        self.assertEqual(p["ReservedConcurrentExecutions"], 1)
+        self.assertEqual(fn["DependsOn"], "ReconcilerLogGroup")
+        variables = p["Environment"]["Variables"]
+        for name, param in [("ZALOPAY_APP_ID", "ZaloPayAppId"), ("ZALOPAY_KEY1", "ZaloPayKey1"),
+                            ("PAYOS_CLIENT_ID", "PayOSClientId"), ("PAYOS_API_KEY", "PayOSApiKey"),
+                            ("PAYOS_CHECKSUM_KEY", "PayOSChecksumKey")]:
+            self.assertEqual(variables[name], {"Ref": param}, name)
+        self.assertIn("SSL_CERT_FILE", variables)
+        self.assertEqual(r["ReconcilerLogGroup"]["Properties"]["LogGroupName"],
+                         {"Fn::Sub": "/aws/lambda/ticketbottle-payment-reconciler-${Environment}"})
+        rule = r["ReconcilerSchedule"]
+        self.assertEqual(rule["Type"], "AWS::Events::Rule")
+        self.assertEqual(rule["Properties"]["ScheduleExpression"], "rate(5 minutes)")
+        self.assertEqual(rule["Properties"]["Targets"][0]["Arn"],
+                         {"Fn::GetAtt": ["ReconcilerFunction", "Arn"]})
+        permission = r["ReconcilerSchedulePermission"]["Properties"]
+        self.assertEqual(permission["Principal"], "events.amazonaws.com")
+        self.assertEqual(permission["FunctionName"], {"Ref": "ReconcilerFunction"})
+        self.assertEqual(permission["SourceArn"], {"Fn::GetAtt": ["ReconcilerSchedule", "Arn"]})
+        alarm = r["ReconcilerErrorsAlarm"]["Properties"]
+        self.assertEqual(alarm["MetricName"], "Errors")
+        self.assertEqual(alarm["Dimensions"],
+                         [{"Name": "FunctionName", "Value": {"Ref": "ReconcilerFunction"}}])
+        self.assertEqual(sorted(k for k in r if k.startswith("Reconciler")),
+                         ["ReconcilerErrorsAlarm", "ReconcilerFunction", "ReconcilerLogGroup",
+                          "ReconcilerSchedule", "ReconcilerSchedulePermission"])
 
 
 class SamTemplate(TemplateChecks, unittest.TestCase):

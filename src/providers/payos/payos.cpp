@@ -1,5 +1,6 @@
 #include "providers/payos/payos.h"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 
 #include "core/time.h"
 #include "crypto/crypto.h"
+#include "providers/http/answers.h"
 #include "providers/json_text.h"
 
 namespace tbpay {
@@ -259,9 +261,27 @@ WebhookReply payos_reply(int http_status, int error, std::string_view message) {
   return {http_status, body.dump()};
 }
 
+// A path segment: unreserved characters as they are, everything else percent-encoded.
+std::string path_segment(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
 class PayOs final : public PaymentProvider {
  public:
-  explicit PayOs(PayOsKeys keys) : keys_(std::move(keys)) {}
+  explicit PayOs(PayOsKeys keys)
+      : keys_(std::move(keys)), api_(providers::api_url_or_throw("PAYOS_API_URL", keys_.api_url)) {}
 
   Provider id() const override { return Provider::PayOS; }
   bool configured() const override { return keys_.configured(); }
@@ -342,8 +362,112 @@ class PayOs final : public PaymentProvider {
     return payos_reply(500, -1, "internal error");
   }
 
+  bool can_query() const override { return keys_.can_query(); }
+  std::string_view query_keys_hint() const override {
+    return "set PAYOS_CLIENT_ID, PAYOS_API_KEY and PAYOS_CHECKSUM_KEY to query PayOS";
+  }
+
+  // GET /v2/payment-requests/{paymentLinkId}; the answer's `data` is signed like a webhook's.
+  StatusAnswer query_status(const Payment& payment) const override {
+    using Kind = StatusAnswer::Kind;
+    ApiRequest request;
+    request.target = "/v2/payment-requests/" + path_segment(payment.provider_transaction_id);
+    request.headers = {{"x-client-id", keys_.client_id}, {"x-api-key", keys_.api_key}};
+    auto sent = client_.send(api_, request);
+    StatusAnswer answer;
+    if (!providers::usable_answer(sent, answer)) return answer;
+
+    const json body = providers::parse_json_text(sent->body);
+    if (!body.is_object()) {
+      answer.detail = "PayOS's answer is not a JSON object";
+      return answer;
+    }
+    const std::string* code = string_field(body, "code");
+    const std::string* desc = string_field(body, "desc");
+    if (code == nullptr || *code != "00") {
+      answer.detail = "PayOS code " + (code ? *code : std::string("missing")) +
+                      (desc ? ": " + *desc : std::string());
+      return answer;
+    }
+    const auto data = body.find("data");
+    if (data == body.end() || !data->is_object()) {
+      answer.detail = "PayOS answered without data";
+      return answer;
+    }
+    // Nothing in `data` is trusted before its signature holds.
+    const std::string* signature = string_field(body, "signature");
+    const auto canonical = canonical_data(*data, kMaxDataDepth);
+    if (signature == nullptr || signature->empty()) {
+      answer.kind = Kind::Suspicious;
+      answer.detail = "PayOS answer has no signature";
+      return answer;
+    }
+    if (!canonical || !hex_digest_equal(hmac_sha256_hex(keys_.checksum_key, *canonical), *signature,
+                                        /*ignore_case=*/true)) {
+      answer.kind = Kind::Suspicious;
+      answer.detail = "PayOS answer's signature does not verify";
+      return answer;
+    }
+    const std::string* id = string_field(*data, "id");
+    const std::string* status = string_field(*data, "status");
+    if (id == nullptr || *id != payment.provider_transaction_id) {
+      answer.kind = Kind::Suspicious;
+      answer.detail = "PayOS answered for another payment link";
+      return answer;
+    }
+    if (status == nullptr) {
+      answer.detail = "PayOS answered without a status";
+      return answer;
+    }
+    answer.detail = "status " + *status;
+    auto amount_of = [&](std::string_view key) -> std::optional<std::int64_t> {
+      const auto it = data->find(key);
+      return it == data->end() ? std::nullopt : as_int64(*it);
+    };
+    if (*status == "PENDING" || *status == "PROCESSING") {
+      answer.kind = Kind::Pending;
+      return answer;
+    }
+    if (*status == "UNDERPAID") {
+      answer.kind = Kind::Suspicious;
+      answer.detail = "status UNDERPAID: paid " +
+                      std::to_string(amount_of("amountPaid").value_or(0)) + " of " +
+                      std::to_string(amount_of("amount").value_or(0));
+      return answer;
+    }
+    if (*status == "PAID") {
+      const auto paid = amount_of("amountPaid") ? amount_of("amountPaid") : amount_of("amount");
+      if (!paid) {
+        answer.detail = "PayOS said PAID without an amount";
+        return answer;
+      }
+      answer.kind = Kind::Settled;
+      answer.outcome = PaymentStatus::Completed;
+      answer.amount = *paid;
+      // The last transaction's bank reference, as a webhook's `reference` carries it.
+      if (const auto tx = data->find("transactions");
+          tx != data->end() && tx->is_array() && !tx->empty() && tx->back().is_object()) {
+        if (const std::string* ref = string_field(tx->back(), "reference"))
+          answer.provider_reference = *ref;
+      }
+      return answer;
+    }
+    if (*status == "CANCELLED" || *status == "EXPIRED" || *status == "FAILED") {
+      answer.kind = Kind::Settled;
+      answer.outcome = PaymentStatus::Failed;
+      answer.amount = amount_of("amount").value_or(payment.amount_cents);
+      const std::string* why = string_field(*data, "cancellationReason");
+      answer.reason = why && !why->empty() ? *why : "PayOS status " + *status;
+      return answer;
+    }
+    answer.detail = "PayOS answered an unknown status '" + *status + "'";
+    return answer;
+  }
+
  private:
   PayOsKeys keys_;
+  ApiUrl api_;
+  ApiClient client_;
 };
 
 // PayOS sends orderCode as a number.

@@ -1,5 +1,6 @@
 #include "providers/zalopay/zalopay.h"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/crypto.h"
+#include "providers/http/answers.h"
+#include "providers/http/api_client.h"
 #include "providers/json_text.h"
 
 namespace tbpay {
@@ -48,9 +51,30 @@ WebhookReply zalopay_reply(int http_status, int return_code, std::string_view me
   return {http_status, body.dump()};
 }
 
+// application/x-www-form-urlencoded value.
+std::string form_encode(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '*') {
+      out.push_back(ch);
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
 class ZaloPay final : public PaymentProvider {
  public:
-  explicit ZaloPay(ZaloPayKeys keys) : keys_(std::move(keys)) {}
+  explicit ZaloPay(ZaloPayKeys keys)
+      : keys_(std::move(keys)),
+        api_(providers::api_url_or_throw("ZALOPAY_API_URL", keys_.api_url)) {}
 
   Provider id() const override { return Provider::ZaloPay; }
   bool configured() const override { return keys_.configured(); }
@@ -141,8 +165,76 @@ class ZaloPay final : public PaymentProvider {
     return zalopay_reply(500, 0, "internal error");
   }
 
+  bool can_query() const override { return keys_.can_query(); }
+  std::string_view query_keys_hint() const override {
+    return "set ZALOPAY_APP_ID and ZALOPAY_KEY1 to query ZaloPay";
+  }
+
+  // POST /v2/query: app_id, app_trans_id, mac = HMAC-SHA256(key1, "app_id|app_trans_id|key1").
+  StatusAnswer query_status(const Payment& payment) const override {
+    using Kind = StatusAnswer::Kind;
+    const std::string& trans = payment.provider_transaction_id;
+    ApiRequest request;
+    request.method = "POST";
+    request.target = "/v2/query";
+    request.content_type = "application/x-www-form-urlencoded";
+    request.body =
+        "app_id=" + form_encode(keys_.app_id) + "&app_trans_id=" + form_encode(trans) +
+        "&mac=" + hmac_sha256_hex(keys_.key1, keys_.app_id + "|" + trans + "|" + keys_.key1);
+    auto sent = client_.send(api_, request);
+    StatusAnswer answer;
+    if (!providers::usable_answer(sent, answer)) return answer;
+
+    const json body = providers::parse_json_text(sent->body);
+    if (!body.is_object()) {
+      answer.detail = "ZaloPay's answer is not a JSON object";
+      return answer;
+    }
+    const auto code_field = body.find("return_code");
+    const auto code = code_field != body.end() ? as_int64(*code_field) : std::nullopt;
+    if (!code) {
+      answer.detail = "ZaloPay answered without a return_code";
+      return answer;
+    }
+    const auto message_field = body.find("return_message");
+    const std::string message = message_field != body.end() && message_field->is_string()
+                                    ? message_field->get<std::string>()
+                                    : std::string();
+    const auto processing_field = body.find("is_processing");
+    const bool processing = processing_field != body.end() && processing_field->is_boolean() &&
+                            processing_field->get<bool>();
+    answer.detail = "return_code " + std::to_string(*code) + (processing ? " (processing)" : "") +
+                    (message.empty() ? "" : ": " + message);
+    if (*code == 3 || ((*code == 1 || *code == 2) && processing)) {
+      answer.kind = Kind::Pending;
+      return answer;
+    }
+    if (*code != 1 && *code != 2) return answer;  // a refused query (bad mac, unknown app): retry
+    answer.kind = Kind::Settled;
+    answer.outcome = *code == 1 ? PaymentStatus::Completed : PaymentStatus::Failed;
+    const auto amount = body.contains("amount") ? as_int64(body["amount"]) : std::nullopt;
+    if (*code == 1 && !amount) {
+      answer.kind = Kind::Unavailable;
+      answer.detail = "ZaloPay said paid without an amount";
+      return answer;
+    }
+    // A failed order may come back without its amount: nothing was paid, ours is the one.
+    answer.amount = amount && *amount > 0 ? *amount : payment.amount_cents;
+    if (const auto zp = body.find("zp_trans_id"); zp != body.end()) {
+      if (zp->is_string())
+        answer.provider_reference = zp->get_ref<const std::string&>();
+      else if (zp->is_number_integer() && as_int64(*zp).value_or(0) != 0)
+        answer.provider_reference = integer_text(*zp);
+    }
+    if (answer.outcome == PaymentStatus::Failed)
+      answer.reason = message.empty() ? "ZaloPay return_code 2" : message;
+    return answer;
+  }
+
  private:
   ZaloPayKeys keys_;
+  ApiUrl api_;
+  ApiClient client_;
 };
 
 std::int64_t now_ms() {

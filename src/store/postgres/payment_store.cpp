@@ -106,6 +106,19 @@ SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text,
  ORDER BY o."createdAt", o.id
 )sql"};
 
+// No index on "createdAt" (the core service's schema): a sequential scan with a top-N sort.
+constexpr Statement kPendingBetween{"pending_created_between", R"sql(
+SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider, p."providerTransactionId",
+       p."idempotencyKey", p."redirectUrl", p."paymentUrl", p.status, p.metadata::text,
+       p."createdAt", p."updatedAt", p."completedAt", p."failedAt", p."cancelledAt"
+  FROM payments p
+ WHERE p.status = 'PENDING'
+   AND p."createdAt" >= $1::timestamp(3) AND p."createdAt" < $2::timestamp(3)
+   AND p.provider = ANY ($3::text[])
+ ORDER BY p."createdAt", p.id
+ LIMIT $4::bigint
+)sql"};
+
 constexpr Statement kPing{"ping", "SELECT 1"};
 
 std::string allowed_from(PaymentStatus outcome) {
@@ -180,6 +193,25 @@ Result<std::vector<OutboxEvent>> PgPaymentStore::events_for_payment(std::string_
     events.push_back(std::move(event).value());
   }
   return events;
+}
+
+Result<std::vector<Payment>> PgPaymentStore::pending_created_between(
+    Timestamp from, Timestamp before, std::span<const Provider> providers, std::size_t limit) {
+  std::vector<std::string> names;
+  for (Provider p : providers) names.emplace_back(to_string(p));
+  auto rows = pool_.run(
+      kPendingBetween,
+      {to_sql_timestamp(from), to_sql_timestamp(before), text_array(names), std::to_string(limit)},
+      Pool::Retry::Once);
+  if (!rows) return rows.error();
+  std::vector<Payment> payments;
+  payments.reserve(static_cast<std::size_t>(rows->size()));
+  for (int i = 0; i < rows->size(); ++i) {
+    auto p = payment_from(*rows, i);
+    if (!p) return p.error();
+    payments.push_back(std::move(p).value());
+  }
+  return payments;
 }
 
 Status<> PgPaymentStore::ping() {

@@ -64,6 +64,18 @@ SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
  ORDER BY "createdAt", id
 )sql";
 
+// Timestamps are TEXT in one fixed form ("2025-12-13 06:05:18.385"), so they compare as text.
+constexpr const char* kPendingBetween = R"sql(
+SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+       "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+       "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
+  FROM payments
+ WHERE status = 'PENDING' AND "createdAt" >= ?1 AND "createdAt" < ?2
+   AND provider IN (SELECT value FROM json_each(?3))
+ ORDER BY "createdAt", id
+ LIMIT ?4
+)sql";
+
 Result<std::optional<Payment>> find_one(Query& query) {
   auto row = query.step();
   if (!row) return row.error();
@@ -251,6 +263,29 @@ Result<std::vector<OutboxEvent>> LitePaymentStore::events_for_payment(std::strin
     events.push_back(std::move(event).value());
   }
   return events;
+}
+
+Result<std::vector<Payment>> LitePaymentStore::pending_created_between(
+    Timestamp from, Timestamp before, std::span<const Provider> providers, std::size_t limit) {
+  std::vector<std::string> names;
+  for (Provider p : providers) names.emplace_back(to_string(p));
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kPendingBetween);
+  q.bind(1, to_sql_timestamp(from))
+      .bind(2, to_sql_timestamp(before))
+      .bind(3, json_array(names))
+      .bind(4, static_cast<std::int64_t>(limit));
+  std::vector<Payment> payments;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto p = payment_from(q);
+    if (!p) return p.error();
+    payments.push_back(std::move(p).value());
+  }
+  return payments;
 }
 
 Status<> LitePaymentStore::ping() {
