@@ -64,6 +64,8 @@ std::optional<std::string> url_scheme(std::string_view url) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '+' && ch != '-' && ch != '.')
       return std::nullopt;
   return std::string(url.substr(0, colon));
+}
+
 std::optional<std::string> read_duration(const EnvLookup& env, const char* name,
                                          std::chrono::milliseconds& out) {
   auto v = env(name);

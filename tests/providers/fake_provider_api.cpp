@@ -218,7 +218,9 @@ struct FakeProviderApi::Impl {
     if (form["app_id"] != keys.app_id ||
         form["mac"] != hmac_sha256_hex(keys.key1, form["app_id"] + "|" + id + "|" + keys.key1)) {
       ++owner.bad_auth_;
-      return reply(401, R"({"return_code":-1,"return_message":"invalid mac"})");
+      // As ZaloPay answers a query it cannot authenticate: HTTP 200, return_code 2.
+      return reply(200, R"({"return_code":2,"return_message":"Giao dịch thất bại",)"
+                        R"("sub_return_code":-402,"sub_return_message":"Invalid mac"})");
     }
     const FakeAnswer a = take(id);
     if (auto t = trouble(a)) return *t;

@@ -6,7 +6,8 @@
 //            amount, zp_trans_id}.
 //   PayOS    GET /v2/payment-requests/{paymentLinkId} with x-client-id and x-api-key; answers
 //            {code, desc, data, signature}, `data` signed with the checksum key like a webhook.
-// A request whose mac or API key is wrong gets HTTP 401 and is counted in bad_auth().
+// A request whose mac or API key is wrong is refused as the provider refuses it (ZaloPay: HTTP
+// 200, return_code 2, sub_return_code -402; PayOS: HTTP 401) and is counted in bad_auth().
 // One server answers both, so both base URLs may point at it.
 #include <atomic>
 #include <chrono>

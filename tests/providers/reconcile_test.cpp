@@ -292,6 +292,24 @@ TEST_P(ReconcileTest, RequestsInFlightAndPerProviderRateAreBounded) {
   EXPECT_GE(all.back() - all.front(), 1800ms);
 }
 
+TEST_P(ReconcileTest, AQueryZaloPayRefusesWithAWrongKeyFailsNoPayment) {
+  // ZaloPay answers a query with a wrong mac as return_code 2 (sub_return_code -402), the
+  // code of a failed payment: the payment must stay PENDING, counted as an error.
+  fake->set(seed("TB-WRONG-KEY", Provider::ZaloPay), answer(Kind::Paid));
+  const Finished run = reconcile({}, {"ZALOPAY_KEY1=zp-key1-NOT-THE-ONE-ZALOPAY-HOLDS"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(fake->bad_auth(), 1);
+  EXPECT_EQ(summary(run), (json{{"checked", 1},
+                                {"completed", 0},
+                                {"failed", 0},
+                                {"still_pending", 0},
+                                {"errors", 1},
+                                {"mismatches", 0}}));
+  EXPECT_EQ(status("TB-WRONG-KEY"), "PENDING");
+  EXPECT_EQ(event_count(), 0);
+  EXPECT_NE(run.err.find("ZALOPAY_KEY1"), std::string::npos) << run.err;
+}
+
 TEST_P(ReconcileTest, DryRunAsksAndReportsButChangesNothing) {
   fake->set(seed("TB-D1", Provider::ZaloPay), answer(Kind::Paid));
   fake->set(seed("TB-D2", Provider::PayOS), answer(Kind::Failed));

@@ -210,6 +210,21 @@ class ZaloPay final : public PaymentProvider {
       return answer;
     }
     if (*code != 1 && *code != 2) return answer;  // a refused query (bad mac, unknown app): retry
+    // ZaloPay refuses a query it cannot read (wrong mac, unknown app_id, bad parameters) with
+    // return_code 2 as well, telling them apart only by a sub_return_code from -400 to -499
+    // (-401 invalid request, -402 invalid mac). Taken for a failed payment, a wrong ZALOPAY_KEY1
+    // would fail every stale payment: it is a refusal, asked again once the keys are right.
+    const auto sub_field = body.find("sub_return_code");
+    const auto sub = sub_field != body.end() ? as_int64(*sub_field) : std::nullopt;
+    if (*code == 2 && sub && *sub <= -400 && *sub >= -499) {
+      const auto sub_message = body.find("sub_return_message");
+      answer.detail = "ZaloPay refused the query (sub_return_code " + std::to_string(*sub) +
+                      (sub_message != body.end() && sub_message->is_string()
+                           ? ": " + sub_message->get<std::string>()
+                           : std::string()) +
+                      "); check ZALOPAY_APP_ID and ZALOPAY_KEY1";
+      return answer;
+    }
     answer.kind = Kind::Settled;
     answer.outcome = *code == 1 ? PaymentStatus::Completed : PaymentStatus::Failed;
     const auto amount = body.contains("amount") ? as_int64(body["amount"]) : std::nullopt;
