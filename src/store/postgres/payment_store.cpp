@@ -120,6 +120,9 @@ std::string allowed_from(PaymentStatus outcome) {
 
 Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
   const auto& cb = request.callback;
+  if (const char* field = unstorable_field(cb))
+    return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
+                                         " holds a NUL byte or invalid UTF-8: refused, not stored"};
   const bool fallback = cb.provider == Provider::ZaloPay;
   // Not retried on a broken connection: the statement may have committed. The provider
   // retries on "unavailable" and then gets Duplicate, which is the truth.
