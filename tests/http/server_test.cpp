@@ -204,9 +204,9 @@ TEST_F(HttpServer, ChunkedBodyOver64KiBIs413) {
 TEST_F(HttpServer, BodyOfExactly64KiBIsRead) {
   LiveServer server(env);
   HttpClient c(server.port());
-  auto r = c.request("POST", "/webhook/zalopay", std::string(64 * 1024, ' '));
+  auto r = c.request("POST", "/webhook/payos", std::string(64 * 1024, ' '));
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->result_int(), 400);  // read whole, then refused as not a callback
+  EXPECT_EQ(r->result_int(), 400);  // read whole, then refused as not a webhook
 }
 
 TEST_F(HttpServer, KeepAliveAndPipelinedRequestsOnOneConnection) {
