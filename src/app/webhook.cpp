@@ -1,5 +1,6 @@
 #include "app/webhook.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -98,25 +99,26 @@ struct CallbackRecord {
 };
 
 
-// One window a second: `per_second_` lines in it, the rest counted.
 bool LogBudget::admit(Clock::time_point now, std::uint64_t& suppressed) {
   std::lock_guard lock(mutex_);
-  if (now - window_ >= std::chrono::seconds(1)) {
-    window_ = now;
-    written_ = 0;
-  }
-  if (written_ >= per_second_) {
+  if (last_ != Clock::time_point{})
+    tokens_ = std::min(burst_,
+                       tokens_ + std::chrono::duration<double>(now - last_).count() * per_second_);
+  last_ = now;
+  if (tokens_ < 1) {
     ++suppressed_;
     return false;
   }
-  ++written_;
+  tokens_ -= 1;
   suppressed = std::exchange(suppressed_, 0);
   return true;
 }
 
-void LogBudget::set_per_second(int per_second) {
+void LogBudget::set(int per_second, int burst) {
   std::lock_guard lock(mutex_);
   per_second_ = per_second;
+  burst_ = std::max(1, burst);
+  tokens_ = burst_;
 }
 
 namespace {
@@ -136,10 +138,10 @@ WebhookIngestion::WebhookIngestion(Context& ctx) : ctx_(ctx) {}
 WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics)
     : ctx_(ctx), metrics_(&metrics) {}
 
-void WebhookIngestion::set_log_budget(int per_second) {
-  rejected_budget_.set_per_second(per_second);
-  unrecognised_budget_.set_per_second(per_second);
-  not_ready_budget_.set_per_second(per_second);
+void WebhookIngestion::set_log_budget(int per_second, int burst) {
+  rejected_budget_.set(per_second, burst);
+  unrecognised_budget_.set(per_second, burst);
+  not_ready_budget_.set(per_second, burst);
 }
 
 HttpReply WebhookIngestion::handle(const WebhookRequest& request) {

@@ -45,22 +45,22 @@ struct DatabaseWork {
 };
 
 // Lines that anyone can cause without a key (a rejected callback, a junk body, /readyz while
-// the database is down) are written at most `per_second` a second each; the rest are counted,
-// and the next line written carries the count as "suppressed".
+// the database is down) are budgeted: a burst of `burst` lines, then `per_second` a second
+// (a token bucket); the rest are counted, and the next line written carries the count as
+// "suppressed".
 class LogBudget {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit LogBudget(int per_second = 20) : per_second_(per_second) {}
+  explicit LogBudget(int per_second = 20, int burst = 200) { set(per_second, burst); }
   // Whether a line may be written now; if so, `suppressed` is how many were left out since the
   // last one written.
   bool admit(Clock::time_point now, std::uint64_t& suppressed);
-  void set_per_second(int per_second);
+  void set(int per_second, int burst);
 
  private:
   std::mutex mutex_;
-  int per_second_;
-  Clock::time_point window_{};
-  int written_ = 0;
+  double per_second_ = 20, burst_ = 200, tokens_ = 200;
+  Clock::time_point last_{};
   std::uint64_t suppressed_ = 0;
 };
 
@@ -83,8 +83,8 @@ class WebhookIngestion {
   // for the same payment: "retry" (the provider calls again).
   HttpReply retry_later(const DatabaseWork& work, std::chrono::milliseconds waited);
 
-  // Lines per second of each kind anyone can cause (LogBudget); 20 unless set.
-  void set_log_budget(int per_second);
+  // Lines of each kind anyone can cause (LogBudget): 20 a second after a burst of 200 unless set.
+  void set_log_budget(int per_second, int burst);
 
  private:
   std::variant<HttpReply, DatabaseWork> verify(Provider provider, std::string_view body,
