@@ -222,7 +222,7 @@ TEST(HostileInput, EveryMalformedRequestGetsItsDocumentedReplyAndChangesNothing)
        "100000\r\n\r\n",
        413},
       {"http: POST without Content-Length or body",
-       "POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+       "POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\n\r\n", 200, -1},
       {"http: GET a webhook", raw_request("GET", zp, ""), 405},
       {"http: PUT a webhook", raw_request("PUT", po, "{}"), 405},
       {"http: DELETE /webhook", raw_request("DELETE", "/webhook", ""), 405},
