@@ -27,11 +27,14 @@ run: configure
 
 # Every ctest test (unit, integration, Kafka mock cluster, Lambda, reliability), then each
 # libFuzzer target for FUZZ_SMOKE_SECONDS under ASan+UBSan, two at a time (scripts/fuzz-smoke.sh,
-# clang build in build-fuzz).
+# clang build in build-fuzz). The fuzz smoke runs even when a ctest test failed; `make test`
+# fails if either did (with ctest's status first).
 FUZZ_SMOKE_SECONDS ?= 30
 test: build
-	BUILD_DIR=$(BUILD_DIR) scripts/test.sh
-	scripts/fuzz-smoke.sh $(FUZZ_SMOKE_SECONDS)
+	@status=0; \
+	  BUILD_DIR=$(BUILD_DIR) scripts/test.sh || status=$$?; \
+	  scripts/fuzz-smoke.sh $(FUZZ_SMOKE_SECONDS) || { rc=$$?; [ $$status -ne 0 ] || status=$$rc; }; \
+	  exit $$status
 
 clean:
 	rm -rf $(BUILD_DIR)

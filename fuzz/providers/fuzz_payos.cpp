@@ -34,6 +34,28 @@ void check(bool ok, const char* what) {
   }
 }
 
+// A value that is refused however it is signed: it holds U+0000, or a '&' followed by a '='
+// before the next '&' (the signed string could be read back as other data).
+bool refused_value(std::string_view v) {
+  if (v.find('\0') != std::string_view::npos) return true;
+  for (auto amp = v.find('&'); amp != std::string_view::npos;) {
+    const auto next = v.find('&', amp + 1);
+    const auto eq = v.find('=', amp + 1);
+    if (eq != std::string_view::npos && eq < next) return true;
+    amp = next;
+  }
+  return false;
+}
+
+bool holds_nul(const json& v) {
+  if (v.is_string()) return v.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (v.is_structured())
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if ((v.is_object() && it.key().find('\0') != std::string::npos) || holds_nul(*it))
+        return true;
+  return false;
+}
+
 void verify_and_reply(const tbpay::PaymentProvider& payos, std::string_view body) {
   const auto result = payos.verify(body);
   if (result.ok()) {
@@ -67,8 +89,12 @@ void correctly_signed_data(const tbpay::PaymentProvider& payos, std::string_view
                      {"signature", tbpay::hmac_sha256_hex(kKeys.checksum_key, canonical)}};
   const std::string text = body.dump();
   const auto result = payos.verify(text);
-  check(result.ok() || result.error() == CallbackRejection::Malformed,
+  // Strings holding U+0000 are refused before the signature, never used cut short.
+  const bool nul = holds_nul(data);
+  check(result.ok() || result.error() == CallbackRejection::Malformed ||
+            (nul && result.error() == CallbackRejection::NotACallback),
         "a correctly signed webhook passes the signature check");
+  check(!nul || !result.ok(), "U+0000 is refused");
   verify_and_reply(payos, text);
 }
 
@@ -89,6 +115,13 @@ void signed_round_trip(const tbpay::PaymentProvider& payos, FuzzedDataProvider& 
   }
   check(tbpay::detect_provider(body) == tbpay::Provider::PayOS, "signed body is detected");
   const auto result = payos.verify(body);
+  for (const std::string* field : {&data.payment_link_id, &data.order_code, &data.code, &data.desc,
+                                   &data.description, &data.reference}) {
+    if (refused_value(*field)) {
+      check(!result.ok(), "an unreadable or NUL-holding value is refused");
+      return;
+    }
+  }
   if (data.payment_link_id.empty()) {
     check(!result.ok() && result.error() == CallbackRejection::Malformed, "empty id is malformed");
     return;

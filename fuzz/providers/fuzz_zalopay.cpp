@@ -57,9 +57,12 @@ void correctly_signed_data(const tbpay::PaymentProvider& zalopay, std::string_vi
   const std::string body = R"({"data":)" + literal + R"(,"mac":")" +
                            tbpay::hmac_sha256_hex(kKeys.key2, data) + R"(","type":1})";
   const auto result = zalopay.verify(body);
+  // A `data` holding U+0000 is refused whole, before its MAC: never used cut short.
+  const bool nul = data.find('\0') != std::string::npos;
   check(result.ok() || (result.error() != CallbackRejection::BadSignature &&
-                        result.error() != CallbackRejection::NotACallback),
+                        (nul || result.error() != CallbackRejection::NotACallback)),
         "a correctly signed body passes the signature check");
+  check(!nul || !result.ok(), "a data holding U+0000 is refused");
   verify_and_reply(zalopay, body);
 }
 
@@ -79,6 +82,13 @@ void signed_round_trip(const tbpay::PaymentProvider& zalopay, FuzzedDataProvider
   }
   check(tbpay::detect_provider(body) == tbpay::Provider::ZaloPay, "signed body is detected");
   const auto result = zalopay.verify(body);
+  // Strings holding U+0000 are refused, never cut short.
+  for (const std::string* field : {&data.app_trans_id, &data.app_user, &data.embed_data}) {
+    if (field->find('\0') != std::string::npos) {
+      check(!result.ok() && result.error() == CallbackRejection::Malformed, "NUL is refused");
+      return;
+    }
+  }
   if (data.app_trans_id.empty()) {
     check(!result.ok() && result.error() == CallbackRejection::Malformed, "empty id is malformed");
     return;

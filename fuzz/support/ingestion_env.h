@@ -94,6 +94,7 @@ inline bool documented_status(int status) {
     case 409:
     case 413:
     case 431:
+    case 501:  // a transfer coding before the final chunked
     case 503:
       return true;
     default:

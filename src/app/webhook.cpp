@@ -1,8 +1,10 @@
 #include "app/webhook.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -58,10 +60,12 @@ std::string_view metric_name(IngestOutcome o) {
   return "WebhookRejected";
 }
 
+}  // namespace
+
 // What one callback came to, gathered for its single log line.
 struct CallbackRecord {
   Provider provider = Provider::ZaloPay;
-  std::string_view request_id;
+  std::string request_id;
   IngestOutcome outcome = IngestOutcome::Rejected;
   std::optional<CallbackRejection> rejection;
   std::string order_code;
@@ -70,6 +74,40 @@ struct CallbackRecord {
   std::optional<std::int64_t> amount, expected_amount;
   std::string detail;  // e.g. the store's error message (never a key or signature)
 };
+
+
+bool LogBudget::admit(Clock::time_point now, std::uint64_t& suppressed) {
+  std::lock_guard lock(mutex_);
+  if (last_ != Clock::time_point{})
+    tokens_ = std::min(burst_,
+                       tokens_ + std::chrono::duration<double>(now - last_).count() * per_second_);
+  last_ = now;
+  if (tokens_ < 1) {
+    ++suppressed_;
+    return false;
+  }
+  tokens_ -= 1;
+  suppressed = std::exchange(suppressed_, 0);
+  return true;
+}
+
+void LogBudget::set(int per_second, int burst) {
+  std::lock_guard lock(mutex_);
+  per_second_ = per_second;
+  burst_ = std::max(1, burst);
+  tokens_ = burst_;
+}
+
+namespace {
+
+// Writes the line when the budget allows, with "suppressed": N when lines were left out.
+void log_within(LogBudget& budget, const Logger& log, LogLevel level, std::string_view message,
+                nlohmann::json fields) {
+  std::uint64_t suppressed = 0;
+  if (!budget.admit(LogBudget::Clock::now(), suppressed)) return;
+  if (suppressed > 0) fields["suppressed"] = suppressed;
+  log.log(level, message, fields);
+}
 
 }  // namespace
 
@@ -101,7 +139,19 @@ WebhookIngestion::WebhookIngestion(Context& ctx) : ctx_(ctx) {}
 WebhookIngestion::WebhookIngestion(Context& ctx, Metrics& metrics, ServeMetrics* exposed)
     : ctx_(ctx), metrics_(&metrics), exposed_(exposed) {}
 
+void WebhookIngestion::set_log_budget(int per_second, int burst) {
+  rejected_budget_.set(per_second, burst);
+  unrecognised_budget_.set(per_second, burst);
+  not_ready_budget_.set(per_second, burst);
+}
+
 HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
+  auto routed = route(request);
+  if (auto* reply = std::get_if<HttpReply>(&routed)) return std::move(*reply);
+  return run(std::get<DatabaseWork>(routed));
+}
+
+std::variant<HttpReply, DatabaseWork> WebhookIngestion::route(const WebhookRequest& request) {
   const std::string_view path = without_trailing_slash(request.path);
   const std::string_view method = request.method;
   const bool read = method == "GET" || method == "HEAD";
@@ -112,97 +162,165 @@ HttpReply WebhookIngestion::handle(const WebhookRequest& request) {
   }
   if (path == "/readyz") {
     if (!read) return error_reply(405, "method not allowed", "GET, HEAD");
-    auto ping = ctx_.db->payments().ping();
-    if (ping) return json_reply(200, {{"status", "ready"}});
-    ctx_.log.warn("not ready", {{"error", ping.error().message}});
-    return json_reply(503, {{"status", "unavailable"}, {"error", "database unreachable"}});
+    DatabaseWork work;
+    work.kind = DatabaseWork::Kind::Readiness;
+    work.started = Clock::now();
+    return work;
   }
   if (!is_webhook_path(path)) return error_reply(404, "not found");
   if (method != "POST") return error_reply(405, "method not allowed", "POST");
 
   const std::string request_id = request.request_id.empty() ? uuid_v4() : request.request_id;
-  if (auto provider = provider_for_path(path)) return ingest(*provider, request.body, request_id);
+  if (auto provider = provider_for_path(path)) return verify(*provider, request.body, request_id);
 
   // Plain /webhook: the body's shape names the provider.
   auto detected = detect_provider(request.body);
   if (!detected) {
-    ctx_.log.warn("webhook rejected",
-                  {{"request_id", request_id}, {"outcome", "rejected"},
-                   {"reason", "unrecognised body"}, {"body_bytes", request.body.size()}});
+    log_within(unrecognised_budget_, ctx_.log, LogLevel::Warn, "webhook rejected",
+               {{"request_id", request_id},
+                {"outcome", "rejected"},
+                {"reason", "unrecognised body"},
+                {"body_bytes", request.body.size()}});
     if (metrics_) metrics_->count("WebhookUnrecognised");
     if (exposed_) exposed_->webhook_unrecognised();
     const bool is_json = nlohmann::json::accept(request.body);
     return error_reply(400, is_json ? "not a ZaloPay or PayOS callback" : "malformed JSON");
   }
-  return ingest(*detected, request.body, request_id);
+  return verify(*detected, request.body, request_id);
 }
 
-HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
-                                   std::string_view request_id) {
+namespace {
+
+std::string payment_key(const PaymentCallback& cb) {
+  std::string key(to_string(cb.provider));
+  key += ' ';
+  key += cb.transaction_id;
+  return key;
+}
+
+}  // namespace
+
+std::variant<HttpReply, DatabaseWork> WebhookIngestion::verify(Provider provider,
+                                                               std::string_view body,
+                                                               std::string_view request_id) {
   const auto started = Clock::now();
   const PaymentProvider& handler = ctx_.provider(provider);
+  std::optional<CallbackRejection> rejection;
+  try {
+    if (!handler.configured()) {
+      rejection = CallbackRejection::NotConfigured;
+    } else {
+      auto verified = handler.verify(body);
+      if (!verified) {
+        rejection = verified.error();
+      } else {
+        DatabaseWork work;
+        work.provider = provider;
+        work.request_id = std::string(request_id);
+        work.callback = std::move(verified).value();
+        work.payment_key = payment_key(work.callback);
+        work.started = started;
+        return work;
+      }
+    }
+  } catch (const std::exception& e) {
+    // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
+    CallbackRecord rec;
+    rec.provider = provider;
+    rec.request_id = request_id;
+    rec.outcome = IngestOutcome::TemporaryFailure;
+    rec.detail = std::string("unexpected: ") + e.what();
+    return conclude(rec, started);
+  }
   CallbackRecord rec;
   rec.provider = provider;
   rec.request_id = request_id;
+  rec.outcome = IngestOutcome::Rejected;
+  rec.rejection = rejection;
+  return conclude(rec, started);
+}
 
-  // Decides the outcome; logging and metrics follow in one place below.
-  auto decide = [&]() -> std::optional<CallbackRejection> {
-    if (!handler.configured()) return CallbackRejection::NotConfigured;
-    auto verified = handler.verify(body);
-    if (!verified) return verified.error();
-    const PaymentCallback& callback = verified.value();
-    rec.order_code = callback.fallback_order_code;
-    rec.amount = callback.amount;
+HttpReply WebhookIngestion::retry_later(const DatabaseWork& work, std::chrono::milliseconds waited) {
+  if (work.kind == DatabaseWork::Kind::Readiness)
+    return json_reply(503, {{"status", "unavailable"}, {"error", "database busy"}});
+  CallbackRecord rec = record_of(work);
+  rec.outcome = IngestOutcome::TemporaryFailure;
+  rec.detail = "not run: waited " + std::to_string(waited.count()) +
+               " ms for its turn, behind a callback for the same payment that waited out "
+               "lock_timeout, or behind a busy database";
+  return conclude(rec, work.started);
+}
 
-    TransitionRequest transition{callback, uuid_v4(), now_utc()};
+HttpReply WebhookIngestion::run(const DatabaseWork& work) {
+  if (work.kind == DatabaseWork::Kind::Readiness) {
+    auto ping = ctx_.db->payments().ping();
+    if (ping) return json_reply(200, {{"status", "ready"}});
+    log_within(not_ready_budget_, ctx_.log, LogLevel::Warn, "not ready",
+               {{"error", ping.error().message}});
+    return json_reply(503, {{"status", "unavailable"}, {"error", "database unreachable"}});
+  }
+  CallbackRecord rec = record_of(work);
+  try {
+    TransitionRequest transition{work.callback, uuid_v4(), now_utc()};
     Result<TransitionOutcome> applied = ctx_.db->payments().apply(transition);
-    if (!applied) {
+    if (!applied && applied.error().kind == ErrorKind::Invalid) {
+      // Signed, but not storable as given (e.g. a NUL byte): refused, never shortened.
+      rec.outcome = IngestOutcome::Rejected;
+      rec.rejection = CallbackRejection::Malformed;
+      rec.detail = applied.error().message;
+    } else if (!applied) {
       rec.outcome = IngestOutcome::TemporaryFailure;
       rec.detail = applied.error().message;
-      return std::nullopt;
+    } else {
+      const TransitionOutcome& out = applied.value();
+      if (!out.order_code.empty()) rec.order_code = out.order_code;
+      rec.payment_id = out.payment_id;
+      switch (out.result) {
+        case TransitionResult::Applied:
+          rec.outcome = IngestOutcome::Processed;
+          rec.status = out.status;
+          break;
+        case TransitionResult::Duplicate:
+          rec.outcome = IngestOutcome::Duplicate;
+          rec.status = out.status;
+          break;
+        case TransitionResult::PaymentNotFound:
+          rec.outcome = IngestOutcome::UnknownPayment;
+          break;
+        case TransitionResult::AmountMismatch:
+          rec.outcome = IngestOutcome::AmountMismatch;
+          rec.status = out.status;
+          rec.expected_amount = out.expected_amount;
+          break;
+      }
     }
-    const TransitionOutcome& out = applied.value();
-    if (!out.order_code.empty()) rec.order_code = out.order_code;
-    rec.payment_id = out.payment_id;
-    switch (out.result) {
-      case TransitionResult::Applied:
-        rec.outcome = IngestOutcome::Processed;
-        rec.status = out.status;
-        break;
-      case TransitionResult::Duplicate:
-        rec.outcome = IngestOutcome::Duplicate;
-        rec.status = out.status;
-        break;
-      case TransitionResult::PaymentNotFound:
-        rec.outcome = IngestOutcome::UnknownPayment;
-        break;
-      case TransitionResult::AmountMismatch:
-        rec.outcome = IngestOutcome::AmountMismatch;
-        rec.status = out.status;
-        rec.expected_amount = out.expected_amount;
-        break;
-    }
-    return std::nullopt;
-  };
-
-  std::optional<CallbackRejection> rejection;
-  try {
-    rejection = decide();
   } catch (const std::exception& e) {
     // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
     rec.outcome = IngestOutcome::TemporaryFailure;
     rec.detail = std::string("unexpected: ") + e.what();
   }
-  if (rejection) {
-    rec.outcome = IngestOutcome::Rejected;
-    rec.rejection = rejection;
-  }
+  return conclude(rec, work.started);
+}
 
-  WebhookReply wire = handler.reply(rec.outcome, rejection.value_or(CallbackRejection::Malformed));
+CallbackRecord WebhookIngestion::record_of(const DatabaseWork& work) const {
+  CallbackRecord rec;
+  rec.provider = work.provider;
+  rec.request_id = work.request_id;
+  rec.order_code = work.callback.fallback_order_code;
+  rec.amount = work.callback.amount;
+  return rec;
+}
+
+// The one log line of a callback, its metrics and its reply.
+HttpReply WebhookIngestion::conclude(const CallbackRecord& rec,
+                                     std::chrono::steady_clock::time_point started) {
+  const Provider provider = rec.provider;
+  const PaymentProvider& handler = ctx_.provider(provider);
+  WebhookReply wire =
+      handler.reply(rec.outcome, rec.rejection.value_or(CallbackRejection::Malformed));
   // A provider without keys answers 503, whatever its usual reply convention.
-  if (rejection == CallbackRejection::NotConfigured) wire.http_status = 503;
+  if (rec.rejection == CallbackRejection::NotConfigured) wire.http_status = 503;
 
-  // The one log line of this callback.
   nlohmann::json fields = {{"request_id", rec.request_id},
                            {"provider", to_string(provider)},
                            {"outcome", outcome_name(rec.outcome)},
@@ -234,10 +352,11 @@ HttpReply WebhookIngestion::ingest(Provider provider, std::string_view body,
     else
       ctx_.log.warn("webhook for unknown payment", fields);
   } else if (rec.outcome == IngestOutcome::Rejected) {
-    ctx_.log.warn(rec.rejection == CallbackRejection::NotConfigured
-                      ? "webhook provider not configured"
-                      : "webhook rejected",
-                  fields);
+    // Anyone can post junk: these lines are budgeted, with a count of those left out.
+    log_within(rejected_budget_, ctx_.log, LogLevel::Warn,
+               rec.rejection == CallbackRejection::NotConfigured ? "webhook provider not configured"
+                                                                 : "webhook rejected",
+               std::move(fields));
   } else {
     ctx_.log.info("webhook", fields);
   }

@@ -1,8 +1,12 @@
 #pragma once
 // Webhook ingestion: a provider callback in, a committed transition and the provider's reply
 // out. Knows nothing of Beast or Lambda: serve and the Lambda runtime both call handle().
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "providers/provider.h"
 
@@ -11,6 +15,7 @@ namespace tbpay {
 struct Context;
 class Metrics;
 class ServeMetrics;
+struct CallbackRecord;  // webhook.cpp
 
 // An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event).
 struct WebhookRequest {
@@ -27,6 +32,39 @@ struct HttpReply {
   std::string allow;  // with 405: the methods the path accepts ("POST"), for an Allow header
 };
 
+// The part of a request that waits on the database: a verified callback's transition, or the
+// readiness check. WebhookIngestion::route() hands it out; run() does it.
+struct DatabaseWork {
+  enum class Kind { Readiness, Callback };
+  Kind kind = Kind::Callback;
+  Provider provider = Provider::ZaloPay;
+  std::string request_id;
+  PaymentCallback callback;  // verified
+  // Callbacks naming one payment share it ("ZaloPay 251213_TB-1"); empty for readiness.
+  std::string payment_key;
+  std::chrono::steady_clock::time_point started;
+};
+
+// Lines that anyone can cause without a key (a rejected callback, a junk body, /readyz while
+// the database is down) are budgeted: a burst of `burst` lines, then `per_second` a second
+// (a token bucket); the rest are counted, and the next line written carries the count as
+// "suppressed".
+class LogBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit LogBudget(int per_second = 20, int burst = 200) { set(per_second, burst); }
+  // Whether a line may be written now; if so, `suppressed` is how many were left out since the
+  // last one written.
+  bool admit(Clock::time_point now, std::uint64_t& suppressed);
+  void set(int per_second, int burst);
+
+ private:
+  std::mutex mutex_;
+  double per_second_ = 20, burst_ = 200, tokens_ = 200;
+  Clock::time_point last_{};
+  std::uint64_t suppressed_ = 0;
+};
+
 class WebhookIngestion {
  public:
   explicit WebhookIngestion(Context& ctx);
@@ -35,16 +73,31 @@ class WebhookIngestion {
   WebhookIngestion(Context& ctx, Metrics& metrics, ServeMetrics* exposed = nullptr);
 
   // Routing included: /webhook/{zalopay,zalo-pay,payos,pay-os}, /webhook (provider by body
-  // shape), /healthz, /readyz; 404 for other paths, 405 for other methods.
+  // shape), /healthz, /readyz; 404 for other paths, 405 for other methods. route(), then run().
   HttpReply handle(const WebhookRequest& request);
 
-  // One callback for a known provider: verify, transition, reply.
-  HttpReply ingest(Provider provider, std::string_view body, std::string_view request_id);
+  // Everything that needs no database: routing, parsing, verification, rejections. Either the
+  // reply, or the work left for the database (a server runs it away from its I/O threads).
+  std::variant<HttpReply, DatabaseWork> route(const WebhookRequest& request);
+  // The database part: the transition (or the readiness check), its log line and reply.
+  HttpReply run(const DatabaseWork& work);
+  // The reply to a callback that was not run, having waited `waited` behind other callbacks
+  // for the same payment: "retry" (the provider calls again).
+  HttpReply retry_later(const DatabaseWork& work, std::chrono::milliseconds waited);
+
+  // Lines of each kind anyone can cause (LogBudget): 20 a second after a burst of 200 unless set.
+  void set_log_budget(int per_second, int burst);
 
  private:
+  std::variant<HttpReply, DatabaseWork> verify(Provider provider, std::string_view body,
+                                               std::string_view request_id);
+  CallbackRecord record_of(const DatabaseWork& work) const;
+  HttpReply conclude(const CallbackRecord& record, std::chrono::steady_clock::time_point started);
+
   Context& ctx_;
   Metrics* metrics_ = nullptr;
   ServeMetrics* exposed_ = nullptr;
+  LogBudget rejected_budget_, unrecognised_budget_, not_ready_budget_;
 };
 
 // Names in log lines and metric labels: "processed", "unknown_payment", "bad_signature", ...

@@ -13,6 +13,7 @@
 #include "app/serve_metrics.h"
 #include "app/webhook.h"
 #include "cli/commands.h"
+#include "config/database_url.h"
 #include "context/context.h"
 #include "http/server.h"
 #include "observability/metrics.h"
@@ -53,6 +54,9 @@ int serve(const ServeOptions& opts) {
   http::ServerOptions server_options;
   server_options.listen = opts.listen.empty() ? ctx->config.listen_addr : opts.listen;
   server_options.threads = opts.threads;
+  // A callback waits for its turn no longer than it may wait for its payment's row lock.
+  if (auto db = pg::parse_database_url(ctx->config.database_url))
+    server_options.queue_wait = db->lock_timeout;
   server_options.stop_on_signals = true;
 
   Metrics metrics("serve");
@@ -120,8 +124,8 @@ void add_serve(CLI::App& app, ExitCode& exit) {
                   "HOST:PORT for GET /metrics (Prometheus) alone, off the webhook listener "
                   "(default: /metrics on --listen)");
   cmd->add_option("--threads", opts->threads,
-                  "threads serving connections, each with at most one database call at a time "
-                  "(default: twice the cores, 4 to 16; the database pool holds 16)")
+                  "worker threads for database calls, one call at a time each; sockets have "
+                  "their own (default: twice the cores, 4 to 16; the database pool holds 16)")
       ->check(CLI::Range(1, 256));
   cmd->callback([opts, &exit] { exit.value = serve(*opts); });
 }

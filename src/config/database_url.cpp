@@ -112,6 +112,10 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
       auto n = argument_number(key, *value, 1);
       if (!n) return n.error();
       s.answer_timeout = std::chrono::seconds(*n);
+    } else if (key == "lock_timeout") {
+      auto n = argument_number(key, *value, 1);
+      if (!n) return n.error();
+      s.lock_timeout = std::chrono::seconds(*n);
     } else if (key == "pgbouncer") {
       auto on = flag(key, *value);
       if (!on) return on.error();

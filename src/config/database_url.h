@@ -8,6 +8,8 @@
 //   connection_limit       the pool's size
 //   pool_timeout           seconds to wait for a free pooled connection (0: no limit)
 //   socket_timeout         seconds to wait for the server's answer to one exchange
+//   lock_timeout           (tbpay's own) seconds a callback waits for its payment's row lock
+//                          (another session holding it) before it is answered "retry"
 //   pgbouncer=true,        no named prepared statements (a transaction-mode pooler such as
 //   statement_cache_size=0 PgBouncer hands each transaction to another server session)
 //   sslcert                Prisma's meaning: the server's CA certificate (libpq's sslrootcert)
@@ -35,6 +37,7 @@ struct ConnectionSettings {
   std::size_t pool_size = 16;
   std::optional<std::chrono::seconds> pool_timeout = std::chrono::seconds(10);  // nullopt: none
   std::chrono::milliseconds answer_timeout = std::chrono::seconds(30);
+  std::chrono::milliseconds lock_timeout = std::chrono::seconds(5);
   bool prepared_statements = true;
   bool pgbouncer = false;  // pgbouncer=true: and no startup options the URL does not ask for
 };

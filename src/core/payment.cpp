@@ -40,4 +40,47 @@ std::string_view event_type_for(PaymentStatus outcome) {
   return outcome == PaymentStatus::Failed ? kEventPaymentFailed : kEventPaymentCompleted;
 }
 
+bool storable_text(std::string_view text) {
+  // UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates, nothing past U+10FFFF.
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int more = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (end - p <= more) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i <= more; ++i)
+      if (p[i] < 0x80 || p[i] > 0xbf) return false;
+    p += more + 1;
+  }
+  return true;
+}
+
+const char* unstorable_field(const PaymentCallback& callback) {
+  if (!storable_text(callback.transaction_id)) return "transaction_id";
+  if (!storable_text(callback.fallback_order_code)) return "order_code";
+  if (!storable_text(callback.reason)) return "reason";
+  if (!storable_text(callback.provider_reference)) return "provider_reference";
+  return nullptr;
+}
+
 }  // namespace tbpay

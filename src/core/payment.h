@@ -56,6 +56,14 @@ struct PaymentCallback {
   std::string provider_reference;   // zp_trans_id / PayOS reference, carried into the event
 };
 
+// Text a store keeps exactly as given: UTF-8 without U+0000. PostgreSQL's text cannot hold a
+// NUL byte (libpq would cut the value there) nor invalid UTF-8; SQLite would keep either, but
+// no reader of its rows expects them. A value failing this is refused, never shortened.
+bool storable_text(std::string_view text);
+// The first of the callback's texts that is not storable ("transaction_id", "reason", ...),
+// or nullptr when all are.
+const char* unstorable_field(const PaymentCallback& callback);
+
 // One transition request: the callback plus what the writer generates.
 struct TransitionRequest {
   PaymentCallback callback;

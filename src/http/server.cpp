@@ -1,12 +1,15 @@
 #include "http/server.h"
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
@@ -17,6 +20,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -75,19 +79,92 @@ std::string request_id_header(const bhttp::request<bhttp::string_body>& req) {
   return std::string(v);
 }
 
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The path of a request target: origin-form ("/webhook?x") as it is, absolute-form
+// ("http://host:8080/webhook?x", which a server must accept, RFC 9112 §3.2.2) without its
+// scheme and authority; the query string dropped.
+std::string target_path(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && iequal(target.substr(0, scheme.size()), scheme)) {
+      const auto rest = target.substr(scheme.size());
+      const auto slash = rest.find_first_of("/?");
+      target = slash == std::string_view::npos || rest[slash] == '?' ? std::string_view("/")
+                                                                     : rest.substr(slash);
+      break;
+    }
+  }
+  return std::string(target.substr(0, target.find('?')));
+}
+
+// Why the request's body cannot be framed safely (RFC 9112 §6.1, §6.3), or nothing. A
+// Transfer-Encoding whose final coding is not chunked, one sent beside Content-Length, or one
+// in an HTTP/1.0 request leaves where the body ends in doubt: read one way, its bytes could
+// carry a second, hidden request. Such a request is refused and its connection closed.
+// Codings before the final chunked (gzip, ...) are not implemented: 501.
+std::optional<std::pair<int, std::string_view>> framing_error(
+    const bhttp::request<bhttp::string_body>& req) {
+  std::vector<std::string_view> codings;
+  bool any = false;
+  const auto [first, last] = req.equal_range(bhttp::field::transfer_encoding);
+  for (auto field = first; field != last; ++field) {
+    any = true;
+    std::string_view list(field->value().data(), field->value().size());
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view coding = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+        coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+        coding.remove_suffix(1);
+      if (!coding.empty()) codings.push_back(coding);
+    }
+  }
+  if (!any) return std::nullopt;
+  if (req.count(bhttp::field::content_length) > 0)
+    return std::pair{400, "Transfer-Encoding and Content-Length together"};
+  if (req.version() < 11) return std::pair{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  if (codings.empty() || !iequal(codings.back(), "chunked"))
+    return std::pair{400, "Transfer-Encoding must end in chunked"};
+  if (codings.size() > 1) return std::pair{501, "transfer coding not implemented"};
+  return std::nullopt;
+}
+
+using Clock = std::chrono::steady_clock;
+
 }  // namespace
 
 class Session;
 
+// A request's database part, on its way to a worker.
+struct Job {
+  DatabaseWork work;
+  std::shared_ptr<Session> session;
+  Clock::time_point queued;
+  bool behind_stuck = false;  // the callback before it in its lane waited out queue_wait
+  // Keeps run() serving until the reply is written, though only a worker has work meanwhile.
+  asio::executor_work_guard<asio::io_context::executor_type> io;
+};
+
 struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(WebhookIngestion& i, const Logger& l, ServerOptions o)
-      : ingestion(i), log(l), options(std::move(o)), ioc(std::max(1, options.threads)),
+      : ingestion(i), log(l), options(std::move(o)), ioc(std::max(1, options.io_threads)),
+        workers(static_cast<std::size_t>(std::max(1, options.threads))),
         control(asio::make_strand(ioc)), acceptor(control), signals(control), grace(control) {}
 
   WebhookIngestion& ingestion;
   const Logger& log;
   ServerOptions options;
-  asio::io_context ioc;
+  asio::io_context ioc;  // every socket, on the I/O threads
+  // Every database call, on `threads` threads of its own: a call waiting on the database never
+  // holds up the I/O threads, so /healthz and every other connection are served meanwhile.
+  asio::thread_pool workers;
   asio::strand<asio::io_context::executor_type> control;  // acceptor, signals, grace timer
   tcp::acceptor acceptor;
   asio::signal_set signals;
@@ -96,6 +173,15 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
 
   std::mutex sessions_mutex;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  // Callbacks naming one payment run one at a time, the others wait in its lane (holding no
+  // thread): callbacks stuck behind a payment's row lock take one worker, not all of them.
+  std::mutex lanes_mutex;
+  std::unordered_map<std::string, std::deque<Job>> lanes;
+
+  void submit(DatabaseWork work, std::shared_ptr<Session> session);
+  void run_on_worker(Job job);
+  void lane_done(const std::string& key, bool stuck);
 
   void accept();
   void begin_stop();
@@ -197,9 +283,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     if (ec) return reject(400, "bad request");
 
+    auto& req = parser_->get();
+    if (auto bad = framing_error(req)) return reject(bad->first, bad->second);
     const auto length = parser_->content_length();
     if (length && *length > options().body_limit) return reject(413, "payload too large");
-    auto& req = parser_->get();
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       // curl and others wait for this before sending a body.
       continue_.emplace(bhttp::status::continue_, req.version());
@@ -229,35 +316,50 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return reject(400, "bad request");
 
     auto& req = parser_->get();
+    if (auto bad = framing_error(req)) return reject(bad->first, bad->second);
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
     WebhookRequest request;
     request.method = std::string(req.method_string());
-    const auto target = req.target();
-    request.path = std::string(target.substr(0, target.find('?')));
+    request.path = target_path(std::string_view(req.target().data(), req.target().size()));
     request.request_id = request_id_header(req);
     request.body = std::move(req.body());
     parser_.reset();
 
-    // Runs here, on this connection's strand, even when it waits on the database: the other
-    // threads keep serving every other connection meanwhile. (Handing the call to a separate
-    // pool cost two more thread switches per callback, a third of the server's CPU.)
+    // Routing and verification here (no waiting); what waits on the database goes to a worker.
     phase_ = Phase::Processing;
-    HttpReply reply;
+    std::variant<HttpReply, DatabaseWork> routed;
     try {
       if (auto own = own_route(request, options()))
-        reply = std::move(*own);
+        routed = std::move(*own);
       else
-        reply = state_->ingestion.handle(request);
+        routed = state_->ingestion.route(request);
     } catch (const std::exception& e) {
-      state_->log.error("request failed", {{"error", e.what()}, {"path", request.path}});
-      reply.status = 500;
-      reply.body = R"({"error":"internal error"})";
+      routed = internal_error(e, request.path);
     }
-    respond(std::move(reply));
+    if (auto* work = std::get_if<DatabaseWork>(&routed))
+      return state_->submit(std::move(*work), shared_from_this());
+    respond(std::move(std::get<HttpReply>(routed)));
   }
 
+  HttpReply internal_error(const std::exception& e, std::string_view path) {
+    state_->log.error("request failed", {{"error", e.what()}, {"path", path}});
+    HttpReply reply;
+    reply.status = 500;
+    reply.body = R"({"error":"internal error"})";
+    return reply;
+  }
+
+ public:
+  // From a worker: the reply to the request in flight.
+  void deliver(HttpReply reply) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(reply)]() mutable {
+      self->respond(std::move(r));
+    });
+  }
+
+ private:
   // An answer the server gives on its own (bad HTTP, too large): then the connection closes,
   // since the rest of the request was never read.
   void reject(int status, std::string_view message) {
@@ -333,6 +435,63 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   std::size_t drained_ = 0;
 };
+
+void ServerState::submit(DatabaseWork work, std::shared_ptr<Session> session) {
+  Job job{.work = std::move(work),
+          .session = std::move(session),
+          .queued = Clock::now(),
+          .io = asio::make_work_guard(ioc)};
+  if (!job.work.payment_key.empty()) {
+    std::lock_guard lock(lanes_mutex);
+    auto [lane, fresh] = lanes.try_emplace(job.work.payment_key);
+    if (!fresh) {
+      lane->second.push_back(std::move(job));
+      return;
+    }
+  }
+  run_on_worker(std::move(job));
+}
+
+void ServerState::run_on_worker(Job job) {
+  asio::post(workers, [self = shared_from_this(), job = std::move(job)]() mutable {
+    const auto started = Clock::now();
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(started - job.queued);
+    // Its turn came too late, or the callback before it for the same payment waited out the
+    // row lock (this one would wait for the same lock): "retry", without adding to the wait.
+    const bool too_late = job.behind_stuck || waited >= self->options.queue_wait;
+    HttpReply reply;
+    try {
+      reply = too_late ? self->ingestion.retry_later(job.work, waited)
+                       : self->ingestion.run(job.work);
+    } catch (const std::exception& e) {
+      self->log.error("request failed", {{"error", e.what()}});
+      reply.status = 500;
+      reply.body = R"({"error":"internal error"})";
+    }
+    job.session->deliver(std::move(reply));
+    if (job.work.payment_key.empty()) return;
+    const bool stuck = too_late || Clock::now() - started >= self->options.queue_wait;
+    self->lane_done(job.work.payment_key, stuck);
+  });
+}
+
+// The next callback of the lane, if any, goes to a worker; else the lane closes.
+void ServerState::lane_done(const std::string& key, bool stuck) {
+  std::optional<Job> next;
+  {
+    std::lock_guard lock(lanes_mutex);
+    auto lane = lanes.find(key);
+    if (lane == lanes.end()) return;
+    if (lane->second.empty()) {
+      lanes.erase(lane);
+      return;
+    }
+    next.emplace(std::move(lane->second.front()));
+    lane->second.pop_front();
+  }
+  next->behind_stuck = stuck;
+  run_on_worker(std::move(*next));
+}
 
 void ServerState::session_started(Session* s, std::weak_ptr<Session> w) {
   std::lock_guard lock(sessions_mutex);
@@ -421,6 +580,9 @@ Server::~Server() {
   stop();
   state_->ioc.restart();
   state_->ioc.run();
+  // Every worker's job is over (each held the io_context's work until its reply was posted):
+  // joined here, so that no worker drops the last reference to the state.
+  state_->workers.join();
 }
 
 std::string Server::address() const { return format_endpoint(state_->acceptor.local_endpoint()); }
@@ -438,7 +600,8 @@ void Server::run() {
     if (!state->stopping) state->accept();
   });
   std::vector<std::thread> extra;
-  for (int i = 1; i < state->options.threads; ++i) extra.emplace_back([state] { state->ioc.run(); });
+  for (int i = 1; i < state->options.io_threads; ++i)
+    extra.emplace_back([state] { state->ioc.run(); });
   state->ioc.run();
   for (auto& t : extra) t.join();
 }

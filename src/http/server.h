@@ -2,9 +2,13 @@
 // The HTTP/1.1 server of `tbpay serve` (Boost.Beast). It only translates: a request becomes a
 // WebhookRequest, WebhookIngestion::handle() decides, its HttpReply goes back on the wire.
 //
-// Threads: `threads` threads share one io_context and run every connection; a request that
-// waits on the database blocks only the thread running it, never another connection (each
-// connection is a strand any free thread may serve). Size it like the database pool.
+// Threads: `io_threads` threads share one io_context and run every connection (each a strand):
+// reading, routing, verifying, writing; they never wait on the database, so /healthz, 404s and
+// rejections are answered at once whatever the database does. What waits on the database (a
+// verified callback's transition, /readyz) runs on `threads` worker threads; size it like the
+// database pool. Callbacks for one payment run one at a time, the others waiting (on no
+// thread) in that payment's lane, so callbacks stuck behind one payment's row lock hold one
+// worker; one whose turn comes after `queue_wait` is answered "retry" without running.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -14,6 +18,7 @@
 namespace tbpay {
 class WebhookIngestion;
 class Logger;
+struct DatabaseWork;
 }  // namespace tbpay
 
 namespace tbpay::http {
@@ -35,7 +40,11 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout = 10s;
   // After stop(): requests in flight get this long to finish before sockets are closed.
   std::chrono::milliseconds shutdown_grace = 25s;
-  int threads = 16;
+  int threads = 16;    // workers: database calls at once
+  int io_threads = 2;  // sockets
+  // A callback whose turn on a worker comes later than this is answered "retry" unrun; like
+  // the database's lock_timeout, which bounds how long a running one waits for its row.
+  std::chrono::milliseconds queue_wait = 5s;
   bool stop_on_signals = false;  // SIGTERM/SIGINT call stop()
   // When set, GET /metrics answers with what it returns (the Prometheus exposition): answered
   // here, never routed to the webhook handling.

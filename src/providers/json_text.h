@@ -1,19 +1,54 @@
 #pragma once
 // Parsing callback bodies. Internal to providers/.
 #include <cstring>
+#include <set>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tbpay::providers {
 
-// The JSON value `text` holds, or a discarded value when it is not exactly one JSON value.
-// nlohmann's lexer takes a NUL byte for the end of input, so "{...}\0junk" would pass:
-// JSON never holds a raw NUL, so such text is refused up front.
+// The JSON value `text` holds, or a discarded value when it is not exactly one JSON value, or
+// when it could be read two ways:
+//  - nlohmann's lexer takes a NUL byte for the end of input, so "{...}\0junk" would pass: JSON
+//    never holds a raw NUL, so such text is refused up front;
+//  - a string holding U+0000 ("\u0000") is refused: C strings, libpq and logs would cut it
+//    there, so the value checked would not be the value used;
+//  - an object naming one key twice is refused: parsers disagree on which one counts.
+// Invalid UTF-8 and lone surrogates are refused by the parser itself.
 inline nlohmann::json parse_json_text(std::string_view text) {
-  if (std::memchr(text.data(), '\0', text.size()) != nullptr)
-    return nlohmann::json(nlohmann::json::value_t::discarded);
-  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  using nlohmann::json;
+  const json discarded(json::value_t::discarded);
+  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return discarded;
+  bool ambiguous = false;
+  std::vector<std::set<std::string, std::less<>>> open_objects;
+  const auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  auto check = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        const auto& key = parsed.get_ref<const std::string&>();
+        if (has_nul(key) || open_objects.empty() || !open_objects.back().insert(key).second)
+          ambiguous = true;
+        break;
+      }
+      case json::parse_event_t::value:
+        if (parsed.is_string() && has_nul(parsed.get_ref<const std::string&>())) ambiguous = true;
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  json value = json::parse(text, check, /*allow_exceptions=*/false);
+  return ambiguous ? discarded : value;
 }
 
 }  // namespace tbpay::providers

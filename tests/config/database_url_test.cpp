@@ -55,6 +55,14 @@ TEST(DatabaseUrl, WithoutArgumentsTheDefaultsHold) {
   EXPECT_EQ(parse_database_url("postgres://localhost/tbpay", 4).value().pool_size, 4u);
 }
 
+TEST(DatabaseUrl, LockTimeoutBoundsTheWaitForAPaymentsRowAndIsNotPassedToLibpq) {
+  EXPECT_EQ(parsed("postgres://localhost/tbpay").lock_timeout, 5s);
+  const auto s = parsed("postgresql://u@h/db?lock_timeout=2&sslmode=disable");
+  EXPECT_EQ(s.lock_timeout, 2s);
+  EXPECT_EQ(s.url, "postgresql://u@h/db?sslmode=disable");
+  EXPECT_NE(error_of("postgresql://u@h/db?lock_timeout=0").find("lock_timeout"), std::string::npos);
+}
+
 TEST(DatabaseUrl, OnlyPrismasArgumentsLeaveAndTheOthersKeepTheirSpelling) {
   const auto s = parsed(
       "postgresql://u@h/db?host=%2Fvar%2Frun%2Fpostgresql&schema=public&connect_timeout=3"

@@ -90,6 +90,27 @@ INSTANTIATE_TEST_SUITE_P(Lambda, WebhookEventShapes,
                            return std::string("unknown");
                          });
 
+// The Lambda path refuses what serve refuses, as serve does: on the ZaloPay route with HTTP 200
+// and return_code -1, whether junk or a signed app_trans_id holding U+0000 (which would
+// otherwise name the payment before the NUL).
+TEST_P(WebhookEventShapes, ZaloPayRefusalsAreHttp200AndNulIsNeverCutShort) {
+  LambdaFunctionEnv env(Function::Webhook);
+  insert_payment(env.db(), {.order_code = "TB-LAMBDA-NUL",
+                            .amount_cents = 1000,
+                            .provider_transaction_id = zalopay_transaction_id("TB-LAMBDA-NUL")});
+  const std::string nul_id = zalopay_transaction_id("TB-LAMBDA-NUL") + std::string(1, '\0') + "EVIL";
+  for (const std::string& body :
+       {std::string(R"({"data":"{}","type":1})"), std::string("not json"), std::string("[]"),
+        std::string(), zalopay_callback(nul_id, 1000)}) {
+    const json reply = env.proxy_response(event_in(GetParam(), "/webhook/zalopay", body));
+    EXPECT_EQ(reply["statusCode"], 200) << body;
+    EXPECT_EQ(json::parse(reply["body"].get<std::string>())["return_code"], -1) << body;
+  }
+  EXPECT_EQ(env.db().scalar(R"(SELECT status FROM payments WHERE "orderCode" = 'TB-LAMBDA-NUL')"),
+            "PENDING");
+  EXPECT_EQ(env.db().count("SELECT COUNT(*) FROM outbox"), 0);
+}
+
 TEST(WebhookFunction, PayOsBase64WebhookOnTheBareRouteCompletesThePayment) {
   LambdaFunctionEnv env(Function::Webhook);
   insert_payment(env.db(), {.order_code = "TB-LAMBDA-3",

@@ -182,6 +182,55 @@ TEST(PayOsVerify, SignedButUnusableDataIsMalformed) {
   }
 }
 
+// The signed string joins key=value pairs with '&', so a value holding "&key=" could carry a
+// pair of its own: a genuine success, re-cut so that `code` swallows the next pair, signs byte
+// for byte the same. Such data is refused; so is anything a value or key could be re-read from.
+TEST(PayOsVerify, DataWhoseSignedStringReadsBackAsOtherDataIsRefused) {
+  const json recut = data_with([](json& d) {
+    d.erase("counterAccountBankId");
+    d["code"] = "00&counterAccountBankId=";
+  });
+  ASSERT_EQ(payos_canonical_data(recut), payos_canonical_data(kData));  // the attack is real
+  EXPECT_EQ(rejection_of(body_of(recut, kSignature)), CallbackRejection::Malformed);
+
+  for (const json& data : std::vector<json>{
+           data_with([](json& d) { d["desc"] = "ok&reference=FT1"; }),
+           data_with([](json& d) { d["description"] = "a&b&c=d"; }),
+           data_with([](json& d) { d["desc"] = "a&="; }),
+           data_with([](json& d) { d["extra"] = json{{"k", "x&code=01"}}; }),
+           data_with([](json& d) { d["we&ird"] = "1"; }),
+           data_with([](json& d) { d["we=ird"] = "1"; }),
+       }) {
+    EXPECT_EQ(rejection_of(signed_body(data)), CallbackRejection::Malformed) << data.dump();
+  }
+  // '&' and '=' on their own read back one way only: such values are PayOS's to send.
+  for (const json& data : std::vector<json>{
+           data_with([](json& d) { d["counterAccountName"] = "CONG TY A & B"; }),
+           data_with([](json& d) { d["description"] = "x=1&y"; }),
+           data_with([](json& d) { d["desc"] = "trailing&"; }),
+           data_with([](json& d) { d["unknownNewField"] = "v"; }),
+       }) {
+    EXPECT_TRUE(make_payos(kKeys)->verify(signed_body(data)).ok()) << data.dump();
+  }
+}
+
+TEST(PayOsVerify, AKeyNamedTwiceOrAStringHoldingNulIsRefused) {
+  const std::string signed_text = signed_body(kData);
+  // The same body with `code` named twice in `data`: parsers differ on which one counts.
+  std::string twice = signed_text;
+  const auto at = twice.find(R"("code":"00")", twice.find(R"("data")"));
+  ASSERT_NE(at, std::string::npos);
+  twice.insert(at, R"("code":"01",)");
+  EXPECT_EQ(rejection_of(twice), CallbackRejection::NotACallback);
+
+  for (const json& data : std::vector<json>{
+           data_with([](json& d) { d["paymentLinkId"] = std::string("124c\0junk", 9); }),
+           data_with([](json& d) { d["desc"] = std::string("no\0pe", 5); }),
+       }) {
+    EXPECT_EQ(rejection_of(signed_body(data)), CallbackRejection::NotACallback) << data.dump();
+  }
+}
+
 TEST(PayOsVerify, DeeplyNestedDataIsRefusedWithoutRecursingIntoIt) {
   std::string nested = "1";
   for (int i = 0; i < 5000; ++i) nested = "[" + nested + "]";

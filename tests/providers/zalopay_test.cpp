@@ -258,7 +258,7 @@ TEST(ZaloPayReply, EveryOutcomeGetsTheCodeZaloPayExpects) {
       {IngestOutcome::Rejected, CallbackRejection::AppIdMismatch, 200, -1},
       {IngestOutcome::Rejected, CallbackRejection::Malformed, 200, -1},
       {IngestOutcome::Rejected, CallbackRejection::Unsupported, 200, -1},
-      {IngestOutcome::Rejected, CallbackRejection::NotACallback, 400, -1},
+      {IngestOutcome::Rejected, CallbackRejection::NotACallback, 200, -1},
       {IngestOutcome::Rejected, CallbackRejection::NotConfigured, 503, 0},
   };
   for (const auto& c : cases) {

@@ -158,7 +158,7 @@ TEST(Forgery, NoForgedOrTamperedCallbackChangesStateAndMismatchesRaiseAnAlert) {
        with_field(p1_body, "signature", p1_signature.substr(0, 63)), 401, 0, false},
       {"payos: correctly signed, wrong amount", po, payos_webhook(p1.provider_transaction_id, 1000),
        409, 0, true},
-      {"payos: sent to the ZaloPay route", zp, p1_body, 400, 0, false},
+      {"payos: sent to the ZaloPay route", zp, p1_body, 200, -1, false},
   };
 
   ServeUnderTest serve(tbpay_env(db.url()), folder.path());

@@ -215,6 +215,28 @@ TEST_P(PaymentStoreTest, AmountMismatchChangesNothing) {
   EXPECT_EQ(event_count(), 0);
 }
 
+// Text the database cannot keep as given is refused, never stored cut short: a transaction id
+// "<id>\0EVIL" must not match <id>, a reason must not lose its tail.
+TEST_P(PaymentStoreTest, TextHoldingNulOrInvalidUtf8IsRefusedNotCutShort) {
+  insert_payment(*db_, {.order_code = kOrder});
+  const auto good = callback(kOrder, PaymentStatus::Failed);
+  std::vector<TransitionRequest> bad(5, good);
+  bad[0].callback.transaction_id += std::string(1, '\0') + "EVIL";
+  bad[1].callback.reason = std::string("expired\0cut", 11);
+  bad[2].callback.provider_reference = std::string("FT1\0", 4);
+  bad[3].callback.reason = "expired \xff\xfe";
+  bad[4].callback.reason = "\xed\xa0\x80";  // a UTF-16 surrogate written as UTF-8
+  for (const auto& r : bad) {
+    auto outcome = payments().apply(r);
+    ASSERT_FALSE(outcome);
+    EXPECT_EQ(outcome.error().kind, ErrorKind::Invalid) << outcome.error().message;
+  }
+  EXPECT_EQ(status_of(kOrder), "PENDING");
+  EXPECT_EQ(event_count(), 0);
+  ASSERT_TRUE(payments().apply(good));
+  EXPECT_EQ(status_of(kOrder), "FAILED");
+}
+
 TEST_P(PaymentStoreTest, UnknownTransactionIsNotFound) {
   insert_payment(*db_, {.order_code = kOrder});
   TransitionRequest r;

@@ -205,6 +205,31 @@ bool append_json_text(std::string& out, const json& v, int depth_left) {
   return true;
 }
 
+// One value of `data` as the signed string holds it. False when nested deeper than `max_depth`.
+bool append_value(std::string& out, const json& v, int max_depth) {
+  switch (v.type()) {
+    case json::value_t::string:
+      out.append(v.get_ref<const std::string&>());
+      return true;
+    case json::value_t::boolean:
+      out.append(v.get<bool>() ? "true" : "false");
+      return true;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      append_number(out, v);
+      return true;
+    case json::value_t::object:
+    case json::value_t::array:
+      return append_json_text(out, v, max_depth);
+    case json::value_t::null:
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      return true;
+  }
+  return true;
+}
+
 std::optional<std::string> canonical_data(const json& data, int max_depth) {
   std::string out;
   out.reserve(512);
@@ -214,30 +239,33 @@ std::optional<std::string> canonical_data(const json& data, int max_depth) {
     first = false;
     out.append(it.key());
     out.push_back('=');
-    const json& v = it.value();
-    switch (v.type()) {
-      case json::value_t::string:
-        out.append(v.get_ref<const std::string&>());
-        break;
-      case json::value_t::boolean:
-        out.append(v.get<bool>() ? "true" : "false");
-        break;
-      case json::value_t::number_integer:
-      case json::value_t::number_unsigned:
-      case json::value_t::number_float:
-        append_number(out, v);
-        break;
-      case json::value_t::object:
-      case json::value_t::array:
-        if (!append_json_text(out, v, max_depth)) return {};
-        break;
-      case json::value_t::null:
-      case json::value_t::binary:
-      case json::value_t::discarded:
-        break;
-    }
+    if (!append_value(out, it.value(), max_depth)) return {};
   }
   return out;
+}
+
+// Whether the signed string `key=value&key=value...` names this `data` and no other. It is
+// read back by splitting at each '&' whose segment (up to the next '&') holds a '=': that
+// segment starts a pair, its key ends at the first '='; any other segment belongs to the value
+// before it. So the string is read back to this very object when no key holds '&' or '=', and
+// no value holds a '&' whose segment holds a '='. Otherwise a value could carry a pair of its
+// own: a success re-cut as {"code": "00&counterAccountBankId=", no counterAccountBankId} signs
+// byte for byte the same. PayOS's own values (codes, amounts, ids, bank references, account
+// names, descriptions without "&x=") all pass. Each key appears once (parse_json_text).
+bool unambiguous_pairs(const json& data, int max_depth) {
+  std::string value;
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    if (it.key().find_first_of("&=") != std::string::npos) return false;
+    value.clear();
+    if (!append_value(value, it.value(), max_depth)) return false;
+    for (auto amp = value.find('&'); amp != std::string::npos;) {
+      const auto next = value.find('&', amp + 1);
+      const auto eq = value.find('=', amp + 1);
+      if (eq != std::string::npos && eq < next) return false;
+      amp = next;
+    }
+  }
+  return true;
 }
 
 std::optional<std::int64_t> as_int64(const json& v) {
@@ -297,9 +325,10 @@ class PayOs final : public PaymentProvider {
         !data->is_object() || signature == webhook.end() || !signature->is_string())
       return Rejected::NotACallback;
 
-    // Nothing inside `data` is trusted before its signature holds.
+    // Nothing inside `data` is trusted before its signature holds, and a signature only
+    // vouches for a `data` its signed string cannot be read as another one.
     const auto canonical = canonical_data(*data, kMaxDataDepth);
-    if (!canonical) return Rejected::Malformed;
+    if (!canonical || !unambiguous_pairs(*data, kMaxDataDepth)) return Rejected::Malformed;
     if (!hex_digest_equal(hmac_sha256_hex(keys_.checksum_key, *canonical),
                           signature->get_ref<const std::string&>(), /*ignore_case=*/true))
       return Rejected::BadSignature;

@@ -148,8 +148,9 @@ class ZaloPay final : public PaymentProvider {
         break;
     }
     switch (rejection) {
+      // ZaloPay reads return_code only from an HTTP 200: every refusal is 200 with -1.
       case Rejected::NotACallback:
-        return zalopay_reply(400, -1, "not a ZaloPay callback");
+        return zalopay_reply(200, -1, "not a ZaloPay callback");
       case Rejected::Malformed:
         return zalopay_reply(200, -1, "malformed data");
       case Rejected::BadSignature:

@@ -33,7 +33,8 @@ bool is_transient(std::string_view state) {
          || state == "57P01" || state == "57P02" ||
          state == "57P03"                          // shutdown, cannot connect now
          || state == "53300"                       // too many connections
-         || state == "40001" || state == "40P01";  // serialization failure, deadlock
+         || state == "40001" || state == "40P01"   // serialization failure, deadlock
+         || state == "55P03";                      // lock_timeout: another session holds the row
 }
 
 void ignore_notice(void*, const char*) {}
@@ -104,6 +105,8 @@ Error Connection::error_from(const PGresult* result, std::string_view what) {
     message += trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
   else
     message += trimmed(PQerrorMessage(conn_.get()));
+  if (state != nullptr && std::string_view(state) == "55P03")
+    message += " (lock_timeout: another session holds the row)";
   if (PQstatus(conn_.get()) != CONNECTION_OK) failed_ = true;
   const std::string_view s = state ? state : "";
   if (failed_ || s.empty() || is_transient(s)) {
@@ -215,7 +218,20 @@ bool Connection::send(const Statement& statement, const Params& params) {
          0;
 }
 
+namespace {
+// libpq takes parameters as C strings: a NUL byte would silently end the value there.
+std::optional<Error> cut_short(const Statement& statement, const Params& params) {
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (params[i] && params[i]->find('\0') != std::string::npos)
+      return Error{ErrorKind::Invalid, std::string(statement.name) + ": parameter $" +
+                                           std::to_string(i + 1) +
+                                           " holds a NUL byte, which PostgreSQL text cannot store"};
+  return std::nullopt;
+}
+}  // namespace
+
 Result<Rows> Connection::run(const Statement& statement, const Params& params) {
+  if (auto bad = cut_short(statement, params)) return *bad;
   if (auto s = prepare(statement); !s) return s.error();
   return exchange(send(statement, params), statement.name);
 }
@@ -225,21 +241,43 @@ Result<Rows> Connection::run(std::string_view sql) {
 }
 
 Result<Rows> Connection::run_and_commit(const Statement& statement, const Params& params) {
+  return pipelined({}, statement, params, "COMMIT");
+}
+
+Result<Rows> Connection::run_waiting_for_locks_at_most(const Statement& statement,
+                                                       const Params& params,
+                                                       std::chrono::milliseconds lock_timeout) {
+  // set_config(..., true): for the implicit transaction the sync ends, this statement's alone.
+  return pipelined("SELECT set_config('lock_timeout', '" + std::to_string(lock_timeout.count()) +
+                       "ms', true)",
+                   statement, params, nullptr);
+}
+
+Result<Rows> Connection::pipelined(const std::string& before, const Statement& statement,
+                                   const Params& params, const char* after) {
+  if (auto bad = cut_short(statement, params)) return *bad;
   if (auto s = prepare(statement); !s) return s.error();
   PGconn* c = conn_.get();
-  if (!PQenterPipelineMode(c)) {
+  if (!PQenterPipelineMode(c)) {  // one statement after the other
+    if (!before.empty())
+      if (auto r = run(before); !r) return r.error();
     auto rows = run(statement, params);
     if (!rows) return rows;
-    if (auto commit = run("COMMIT"); !commit) return commit.error();
+    if (after != nullptr)
+      if (auto r = run(after); !r) return r.error();
     return rows;
   }
   const auto until = deadline();
-  const bool sent = send(statement, params) &&
-                    PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
-                    PQpipelineSync(c) && flushed(until);
+  const bool sent =
+      (before.empty() ||
+       PQsendQueryParams(c, before.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) &&
+      send(statement, params) &&
+      (after == nullptr || PQsendQueryParams(c, after, 0, nullptr, nullptr, nullptr, nullptr, 0)) &&
+      PQpipelineSync(c) && flushed(until);
   if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
-  // Results: the statement's, NULL, COMMIT's, NULL, then the sync marker.
-  ResultPtr statement_result, commit_result;
+  // Each query's result then NULL, in the order sent, then the sync marker.
+  const std::size_t statement_index = before.empty() ? 0 : 1;
+  std::vector<ResultPtr> results;
   int nulls = 0;
   while (sent) {
     ResultPtr r = next_result(until);
@@ -250,19 +288,24 @@ Result<Rows> Connection::run_and_commit(const Statement& statement, const Params
     }
     nulls = 0;
     if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
-    if (!statement_result)
-      statement_result = std::move(r);
-    else if (!commit_result)
-      commit_result = std::move(r);
+    results.push_back(std::move(r));
   }
   PQexitPipelineMode(c);
-  if (!sent || PQstatus(c) != CONNECTION_OK) {
+  const std::size_t expected = statement_index + 1 + (after != nullptr ? 1 : 0);
+  if (!sent || PQstatus(c) != CONNECTION_OK || results.size() < expected) {
     failed_ = true;
     return error_from(nullptr, statement.name);
   }
-  if (!succeeded(statement_result.get())) return error_from(statement_result.get(), statement.name);
-  if (!succeeded(commit_result.get())) return error_from(commit_result.get(), "COMMIT");
-  return Rows(std::move(statement_result));
+  for (std::size_t i = 0; i < expected; ++i) {
+    if (succeeded(results[i].get())) continue;
+    if (PQresultStatus(results[i].get()) == PGRES_PIPELINE_ABORTED) continue;  // after a failure
+    return error_from(results[i].get(), i == statement_index ? std::string_view(statement.name)
+                                        : i < statement_index ? std::string_view("set_config")
+                                                              : std::string_view(after));
+  }
+  for (std::size_t i = 0; i < expected; ++i)
+    if (!succeeded(results[i].get())) return error_from(results[i].get(), statement.name);
+  return Rows(std::move(results[statement_index]));
 }
 
 // --- Pool -------------------------------------------------------------------------------
@@ -394,6 +437,12 @@ void Pool::give_back(std::unique_ptr<Connection> conn) {
   }
   released_.notify_one();
   // A dropped connection closes here, outside the lock.
+}
+
+Result<Rows> Pool::run_lock_bounded(const Statement& statement, const Params& params) {
+  auto lease = acquire();
+  if (!lease) return lease.error();
+  return (*lease)->run_waiting_for_locks_at_most(statement, params, settings_.lock_timeout);
 }
 
 Result<Rows> Pool::run(const Statement& statement, const Params& params, Retry retry) {

@@ -67,6 +67,11 @@ class Connection {
   Result<Rows> run(std::string_view sql);
   // The statement, then COMMIT, sent together in pipeline mode: one round trip.
   Result<Rows> run_and_commit(const Statement& statement, const Params& params);
+  // The statement waiting at most `lock_timeout` for any row lock it needs (the session's
+  // setting, for this statement only, sent with it in pipeline mode: one round trip). Past it
+  // the statement fails as Unavailable (SQLSTATE 55P03), naming lock_timeout.
+  Result<Rows> run_waiting_for_locks_at_most(const Statement& statement, const Params& params,
+                                             std::chrono::milliseconds lock_timeout);
 
   // The server went away (restart, pg_terminate_backend): this connection is useless.
   bool broken() const;
@@ -97,6 +102,11 @@ class Connection {
   ResultPtr last_result(Deadline until);
   Error no_answer(std::string_view what);
   bool send(const Statement& statement, const Params& params);  // prepared, or unnamed
+  // `before` (when not empty), the statement and `after` (when not empty) in pipeline mode,
+  // then a sync: one round trip; without a transaction of the caller's, one implicit
+  // transaction. The statement's rows, or the first failure.
+  Result<Rows> pipelined(const std::string& before, const Statement& statement,
+                         const Params& params, const char* after);
 
   struct ConnFree {
     void operator()(PGconn* c) const { PQfinish(c); }
@@ -141,6 +151,9 @@ class Pool {
   // server closed under us is replaced and the statement runs again.
   enum class Retry { No, Once };
   Result<Rows> run(const Statement& statement, const Params& params, Retry retry);
+  // Once, waiting at most the URL's lock_timeout for row locks (Connection's
+  // run_waiting_for_locks_at_most): for statements that lock a row another session may hold.
+  Result<Rows> run_lock_bounded(const Statement& statement, const Params& params);
 
   // "postgresql 127.0.0.1:5432/db": never the password.
   std::string describe() const { return description_; }

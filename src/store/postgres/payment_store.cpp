@@ -133,17 +133,21 @@ std::string allowed_from(PaymentStatus outcome) {
 
 Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
   const auto& cb = request.callback;
+  if (const char* field = unstorable_field(cb))
+    return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
+                                         " holds a NUL byte or invalid UTF-8: refused, not stored"};
   const bool fallback = cb.provider == Provider::ZaloPay;
   // Not retried on a broken connection: the statement may have committed. The provider
   // retries on "unavailable" and then gets Duplicate, which is the truth.
+  // A row lock held elsewhere (a long transaction of the core service, an operator's
+  // SELECT ... FOR UPDATE) is waited for at most the URL's lock_timeout, then "retry".
   auto rows =
-      pool_.run(kApply,
+      pool_.run_lock_bounded(kApply,
                 {std::string(to_string(cb.provider)), cb.transaction_id,
                  fallback ? cb.fallback_order_code : std::string(), std::to_string(cb.amount),
                  std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
                  cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
-                 std::string(event_type_for(cb.outcome))},
-                Pool::Retry::No);
+                 std::string(event_type_for(cb.outcome))});
   if (!rows) return rows.error();
   TransitionOutcome out;
   if (rows->size() == 0) return out;  // PaymentNotFound

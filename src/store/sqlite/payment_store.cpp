@@ -153,6 +153,9 @@ std::string json_array(std::span<const std::string> values) {
 // the status read below is the one the update replaces.
 Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& request) {
   const auto& cb = request.callback;
+  if (const char* field = unstorable_field(cb))
+    return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
+                                         " holds a NUL byte or invalid UTF-8: refused, not stored"};
   auto db = pool_.acquire();
   if (!db) return db.error();
   auto tx = Transaction::begin(db->get());
