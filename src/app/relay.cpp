@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "app/cleanup.h"
 #include "app/event_topics.h"
 #include "context/context.h"
 
@@ -88,6 +89,20 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   claim_options.max_retries = max_retries;
   const auto started = Clock::now();
   auto next_progress = started + kProgressEvery;
+
+  // Rows the Node.js relay published carry only "publishedAt". The claim never takes them, but
+  // they sit among the pending entries of the index it walks, batch after batch: flagged once
+  // here (in short chunks), they are out of its way. Not fatal when it fails: the claim is
+  // right either way, and the next run tries again.
+  if (!normalized_) {
+    const NormalizeResult n = normalize_published(store, deadline);
+    normalized_ = n.done;
+    if (n.marked > 0 || n.store_error) {
+      ctx_.log.log(n.store_error ? LogLevel::Warn : LogLevel::Info,
+                   "flagged as published the outbox events that only \"publishedAt\" marked",
+                   {{"events", n.marked}, {"done", n.done}, {"error", n.store_error.value_or("")}});
+    }
+  }
 
   if (publisher_stalled_) {
     if (auto ready = publisher().ready(kReadyProbe); !ready) {

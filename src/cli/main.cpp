@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tbpay::cli::add_sign(app, exit);
   tbpay::cli::add_outbox(app, exit);
   tbpay::cli::add_lambda(app, exit);
+  tbpay::cli::add_doctor(app, exit);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/background.h"
+#include "app/lookup_index.h"
 #include "app/webhook.h"
 #include "cli/commands.h"
 #include "context/context.h"
@@ -53,6 +54,7 @@ int serve(const ServeOptions& opts) {
   server_options.threads = opts.threads;
   server_options.stop_on_signals = true;
 
+  alert_if_payos_lookup_unindexed(*ctx);
   Metrics metrics("serve");
   WebhookIngestion ingestion(*ctx, metrics);
   std::unique_ptr<http::Server> server;

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/outbox_claim_sql.h"
@@ -120,6 +122,45 @@ TEST_F(OutboxClaimPlanTest, AStatisticsBlindBurstOfSeveralEventsPerPaymentIsClai
 TEST_F(OutboxClaimPlanTest, AFreshlyAnalyzedBacklogIsClaimedFromABoundedWindow) {
   add_pending_burst(kPending);
   db_->exec("ANALYZE outbox");
+  for (const auto& [scans, claimed] : explain_claims(6)) {
+    EXPECT_EQ(claimed, kLimit);
+    for (const auto& scan : scans) EXPECT_LE(scan.read, kWindow) << scan.node << " " << scan.index;
+  }
+}
+
+// Rows the Node.js relay published carry only "publishedAt" (published stays false): in the
+// index the claim walks they sit among the pending entries, older than all of them, and every
+// claim walked past them. Once flagged (OutboxStore::normalize_published, which each relay and
+// cleanup run calls), the claim is bounded again.
+TEST_F(OutboxClaimPlanTest, RowsOnlyPublishedAtMarksAreOutOfTheClaimsWayOnceFlagged) {
+  constexpr int kNodeRows = 20000;
+  db_->exec(R"sql(
+    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
+                        "publishedAt", "createdAt")
+    SELECT 'node-' || g, 'node-payment-' || g, 'Payment', 'PaymentCompleted', '{}'::jsonb,
+           false, '2025-12-01 05:00:00'::timestamp, '2025-12-01 04:00:00'::timestamp
+                                                    + g * interval '1 ms'
+      FROM generate_series(1, $1::integer) g)sql",
+            {std::to_string(kNodeRows)});
+  add_pending_burst(kPending);
+
+  const auto before = explain_claims(1);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].second, kLimit);
+  long long most = 0;
+  for (const auto& scan : before[0].first) most = std::max(most, scan.read);
+  EXPECT_GE(most, kNodeRows) << "unflagged, the rows are walked by every claim";
+
+  auto store = db_->open();
+  std::size_t flagged = 0;
+  for (;;) {
+    auto marked = store->outbox().normalize_published(5000);
+    ASSERT_TRUE(marked) << marked.error().message;
+    flagged += *marked;
+    if (*marked < 5000) break;
+  }
+  EXPECT_EQ(flagged, std::size_t{kNodeRows});
+
   for (const auto& [scans, claimed] : explain_claims(6)) {
     EXPECT_EQ(claimed, kLimit);
     for (const auto& scan : scans) EXPECT_LE(scan.read, kWindow) << scan.node << " " << scan.index;

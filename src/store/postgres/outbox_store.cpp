@@ -42,13 +42,27 @@ DELETE FROM outbox
                  FOR UPDATE SKIP LOCKED)
 )sql"};
 
+// Run inside kClaimBegin's transaction: an ordered walk of the ("published", "createdAt")
+// index from its oldest published = false entry, whatever the statistics say.
+constexpr Statement kNormalize{"outbox_normalize_published", R"sql(
+UPDATE outbox
+   SET published = true
+ WHERE id = ANY (ARRAY(SELECT id
+                         FROM outbox
+                        WHERE published = false AND "publishedAt" IS NOT NULL
+                        ORDER BY "createdAt"
+                        LIMIT $1::integer
+                          FOR UPDATE SKIP LOCKED))
+)sql"};
+
 constexpr Statement kStats{"outbox_stats", R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < $1::integer),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= $1::integer),
        min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < $1::integer)
+                                  AND "retryCount" < $1::integer),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
 )sql"};
 
@@ -150,6 +164,17 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
       std::make_unique<PgClaim>(std::move(held), std::move(events).value(), options.max_retries));
 }
 
+Result<std::size_t> PgOutboxStore::normalize_published(std::size_t chunk) {
+  auto lease = pool_.acquire();
+  if (!lease) return lease.error();
+  auto& conn = *lease;
+  if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
+  auto rows = conn->run(kNormalize, {std::to_string(chunk)});
+  if (!rows) return rows.error();  // the lease drops the connection mid-transaction
+  if (auto done = conn->run("COMMIT"); !done) return done.error();
+  return rows->affected();
+}
+
 Result<std::size_t> PgOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
   auto rows = pool_.run(kDeletePublished, {to_sql_timestamp(cutoff), std::to_string(chunk)},
                         Pool::Retry::Once);
@@ -165,6 +190,7 @@ Result<OutboxStats> PgOutboxStore::stats(Timestamp now, int max_retries) {
   s.published = rows->integer(0, 1);
   s.pending = rows->integer(0, 2);
   s.dead = rows->integer(0, 3);
+  s.published_at_only = rows->integer(0, 5);
   if (auto oldest = rows->optional_text(0, 4)) {
     if (auto t = parse_timestamp(*oldest))
       s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);

@@ -54,13 +54,24 @@ DELETE FROM outbox
                LIMIT ?2)
 )sql";
 
+constexpr const char* kNormalize = R"sql(
+UPDATE outbox
+   SET published = true
+ WHERE id IN (SELECT id
+                FROM outbox
+               WHERE published = false AND "publishedAt" IS NOT NULL
+               ORDER BY "createdAt"
+               LIMIT ?1)
+)sql";
+
 constexpr const char* kStats = R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < ?1),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= ?1),
        min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < ?1)
+                                  AND "retryCount" < ?1),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
 )sql";
 
@@ -159,6 +170,14 @@ Result<std::unique_ptr<OutboxClaim>> LiteOutboxStore::claim_batch(const ClaimOpt
       std::make_unique<LiteClaim>(pool_, std::move(events).value(), options.max_retries));
 }
 
+Result<std::size_t> LiteOutboxStore::normalize_published(std::size_t chunk) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kNormalize);
+  q.bind(1, static_cast<std::int64_t>(chunk));
+  return q.run();
+}
+
 Result<std::size_t> LiteOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
   auto db = pool_.acquire();
   if (!db) return db.error();
@@ -179,6 +198,7 @@ Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
   s.published = q.integer(1);
   s.pending = q.integer(2);
   s.dead = q.integer(3);
+  s.published_at_only = q.integer(5);
   if (auto oldest = q.optional_text(4)) {
     if (auto t = parse_timestamp(*oldest))
       s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);
