@@ -210,10 +210,11 @@ int doctor(const DoctorOptions& opts) {
   bool all = true;
   for (const auto& c : checks) all = all && c.ok;
   if (opts.json) {
-    nlohmann::json list = nlohmann::json::array();
+    // In the documented order: {"ok", "checks": [{"name", "ok", "detail"}...]}.
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& c : checks)
       list.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
-    std::cout << nlohmann::json{{"ok", all}, {"checks", list}}.dump() << std::endl;
+    std::cout << nlohmann::ordered_json{{"ok", all}, {"checks", list}}.dump() << std::endl;
   } else {
     std::size_t width = 5;
     for (const auto& c : checks) width = std::max(width, c.name.size());

@@ -32,7 +32,7 @@ const std::string kPayOsChecksum =
     "1a54716c8f0efb2744fb28b6e38b25da7f67a925d98bc1c18bd8faaecadd7675";
 const std::string kKafkaPassword = "kafka-secret-d0c70r";
 
-struct Run {
+struct CliResult {
   int exit = -1;
   std::string out, err;
 };
@@ -44,7 +44,7 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-Run tbpay(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+CliResult tbpay(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   const char* binary = std::getenv("TBPAY_BINARY");
   if (!binary) throw std::runtime_error("TBPAY_BINARY is not set (ctest sets it)");
   static int calls = 0;
@@ -67,7 +67,7 @@ Run tbpay(const std::vector<std::string>& args, const std::map<std::string, std:
   }
   int status = 0;
   waitpid(pid, &status, 0);
-  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  CliResult r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
@@ -92,7 +92,7 @@ class Doctor : public ::testing::Test {
   // The JSON of `tbpay doctor --json`, checked for shape and for secrets; its checks by name.
   std::map<std::string, json> doctor(const std::map<std::string, std::string>& environment,
                                      int expected_exit, bool* all_ok = nullptr) {
-    const Run r = tbpay({"doctor", "--json", "--kafka-timeout-ms", "2000"}, environment);
+    const CliResult r = tbpay({"doctor", "--json", "--kafka-timeout-ms", "2000"}, environment);
     EXPECT_EQ(r.exit, expected_exit) << r.out << r.err;
     for (const auto& secret :
          {kZaloPayKey1, kZaloPayKey2, kPayOsApiKey, kPayOsChecksum, kKafkaPassword}) {
@@ -130,7 +130,7 @@ TEST_F(Doctor, EverythingInPlacePassesAndPrintsATable) {
   for (const auto& [name, c] : checks) EXPECT_TRUE(c["ok"]) << c;
   EXPECT_TRUE(checks.at("kafka_broker " + cluster_.bootstrap())["ok"]);
 
-  const Run table = tbpay({"doctor"}, env());
+  const CliResult table = tbpay({"doctor"}, env());
   EXPECT_EQ(table.exit, 0) << table.out << table.err;
   EXPECT_NE(table.out.find("payos_lookup_index"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("all checks passed"), std::string::npos) << table.out;
@@ -189,7 +189,7 @@ TEST_F(Doctor, ADatabaseThatIsDownFailsItsChecksWithTheReasonAndTheOthersStillRu
   EXPECT_TRUE(checks.at("kafka_topics")["ok"]);
   EXPECT_TRUE(checks.at("zalopay_keys")["ok"]);
   EXPECT_TRUE(checks.at("payos_keys")["ok"]);
-  const Run r = tbpay({"doctor", "--json", "--kafka-timeout-ms", "2000"}, e);
+  const CliResult r = tbpay({"doctor", "--json", "--kafka-timeout-ms", "2000"}, e);
   EXPECT_EQ(r.out.find("db-password-x1"), std::string::npos) << r.out;
   EXPECT_EQ(r.err.find("db-password-x1"), std::string::npos) << r.err;
 }

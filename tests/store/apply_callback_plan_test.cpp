@@ -50,12 +50,12 @@ class ApplyCallbackPlanTest : public ::testing::Test {
       INSERT INTO payments (id, "orderCode", "amountCents", currency, provider,
                             "providerTransactionId", "idempotencyKey", "redirectUrl", "paymentUrl",
                             status, "updatedAt")
-      SELECT 'zp-' || g, 'TB_ZP_' || g, 150000, 'VND', 'ZALOPAY', '251213_TB_ZP_' || g,
-             'idem-zp-' || g, 'https://r', 'https://p', 'PENDING', now()
+      SELECT 'zp-' || g, 'TB_ZP_' || g, 150000, 'VND'::"Currency", 'ZALOPAY', '251213_TB_ZP_' || g,
+             'idem-zp-' || g, 'https://r', 'https://p', 'PENDING'::"PaymentStatus", now()
         FROM generate_series(1, $1::integer) g
       UNION ALL
-      SELECT 'po-' || g, 'TB-PO-' || g, 150000, 'VND', 'PAYOS', md5('link' || g),
-             'idem-po-' || g, 'https://r', 'https://p', 'PENDING', now()
+      SELECT 'po-' || g, 'TB-PO-' || g, 150000, 'VND'::"Currency", 'PAYOS', md5('link' || g),
+             'idem-po-' || g, 'https://r', 'https://p', 'PENDING'::"PaymentStatus", now()
         FROM generate_series(1, $1::integer) g)sql",
               {std::to_string(kPayments)});
     db_->exec("ANALYZE payments");
