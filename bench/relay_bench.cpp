@@ -8,7 +8,8 @@
 //
 // --node-rows M adds a third measurement: the same backlog relayed by a new relay (its first
 // run) with M more rows beside it as the Node.js relay left what it published (only
-// "publishedAt" set, 20 days old), against the batched run without them (aim: within 2x).
+// "publishedAt" set, 20 days old), against the batched run without them (aim: within 2x); and
+// how many of them the run flagged published in its slice.
 // --kafka-rtt-ms makes the mock broker answer after MS milliseconds, as a real broker across
 // the network does (loopback answers in microseconds, which flatters the one-at-a-time design).
 //
@@ -316,9 +317,6 @@ int main(int argc, char** argv) {
       n = with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
       flagged = std::stol(
           psql(url, R"(SELECT count(*) FROM outbox WHERE "id" LIKE 'node-%' AND published)"));
-      if (flagged != o.node_rows)
-        throw std::runtime_error("the run flagged " + std::to_string(flagged) + " of " +
-                                 std::to_string(o.node_rows) + " rows");
     }
 
     const std::string load_end = load_average();
@@ -340,6 +338,7 @@ int main(int argc, char** argv) {
     if (o.node_rows > 0) {
       std::printf("relay_node_rows=%ld\n", o.node_rows);
       std::printf("relay_with_node_rows_seconds=%.3f\n", n.seconds);
+      std::printf("relay_node_rows_flagged=%ld\n", flagged);
       std::printf("relay_with_node_rows_slowdown=%.2f\n",
                   b.seconds > 0 ? n.seconds / b.seconds : 0);
     }
@@ -352,8 +351,8 @@ int main(int argc, char** argv) {
     if (o.node_rows > 0)
       std::printf(
           "Node.js rows:   %ld events in %.2f s beside %ld rows only \"publishedAt\" marks "
-          "(first run of a relay: flags them, then relays) = %.2fx the run without them\n",
-          n.events, n.seconds, o.node_rows, b.seconds > 0 ? n.seconds / b.seconds : 0);
+          "(first run of a relay, which flagged %ld of them) = %.2fx the run without them\n",
+          n.events, n.seconds, o.node_rows, flagged, b.seconds > 0 ? n.seconds / b.seconds : 0);
     std::printf("Kafka:          in-process mock cluster, broker round trip %s\n",
                 o.kafka_rtt_ms > 0 ? (std::to_string(o.kafka_rtt_ms) + " ms added").c_str()
                                    : "loopback only");

@@ -20,7 +20,8 @@ struct Context;
 // Sets published = true on the rows only "publishedAt" marks as published (the Node.js relay's
 // way), `chunk` rows per statement, until none is left or `deadline` passes. Each statement is
 // its own short transaction and skips rows another session holds; the core service's inserts
-// are never waited for. Returns how many rows it marked, or the store's error.
+// are never waited for. At least one statement runs, whatever the deadline. Returns how many
+// rows it marked, or the store's error.
 struct NormalizeResult {
   std::int64_t marked = 0;
   bool done = false;  // none left (false: the deadline passed first)

@@ -69,6 +69,9 @@ struct ClaimOptions {
   int max_retries = 3;
   // Events this run already failed: not claimed again in the same run (no tight retry loop).
   std::vector<std::string> exclude_ids;
+  // Only events created at or after this: the claim's index walk starts here instead of at the
+  // oldest published = false entry (see OutboxStore::oldest_pending). nullopt: from the start.
+  std::optional<Timestamp> created_from;
 };
 
 struct OutboxStats {
@@ -98,6 +101,10 @@ class OutboxStore {
   // published = true on at most `chunk` of them, oldest first, in one short statement that
   // skips rows another session holds; returns how many.
   virtual Result<std::size_t> normalize_published(std::size_t chunk) = 0;
+  // The createdAt of the oldest pending event (published = false, publishedAt IS NULL,
+  // retryCount < max), or nullopt when there is none. One walk of the index past the rows
+  // only "publishedAt" marks, where each claim would otherwise walk them again.
+  virtual Result<std::optional<Timestamp>> oldest_pending(int max_retries) = 0;
 
   // Deletes at most `chunk` published events with publishedAt < cutoff; returns how many.
   virtual Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) = 0;

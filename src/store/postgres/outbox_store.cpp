@@ -55,6 +55,15 @@ UPDATE outbox
                           FOR UPDATE SKIP LOCKED))
 )sql"};
 
+// Inside kClaimBegin's transaction, as the claim: an ordered index walk, stopped at the first.
+constexpr Statement kOldestPending{"outbox_oldest_pending", R"sql(
+SELECT "createdAt"
+  FROM outbox
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+ ORDER BY "createdAt"
+ LIMIT 1
+)sql"};
+
 constexpr Statement kStats{"outbox_stats", R"sql(
 SELECT count(*),
        count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
@@ -150,7 +159,9 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
   const std::size_t window = 4 * options.limit + options.exclude_ids.size();
   auto rows = conn->run(kClaim, {std::to_string(options.max_retries), std::to_string(window),
-                                 text_array(options.exclude_ids), std::to_string(options.limit)});
+                                 text_array(options.exclude_ids), std::to_string(options.limit),
+                                 options.created_from ? to_sql_timestamp(*options.created_from)
+                                                      : std::string("-infinity")});
   if (!rows) return rows.error();  // the lease drops the connection mid-transaction
   auto events = events_of(*rows);
   if (!events) return events.error();
@@ -173,6 +184,20 @@ Result<std::size_t> PgOutboxStore::normalize_published(std::size_t chunk) {
   if (!rows) return rows.error();  // the lease drops the connection mid-transaction
   if (auto done = conn->run("COMMIT"); !done) return done.error();
   return rows->affected();
+}
+
+Result<std::optional<Timestamp>> PgOutboxStore::oldest_pending(int max_retries) {
+  auto lease = pool_.acquire();
+  if (!lease) return lease.error();
+  auto& conn = *lease;
+  if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
+  auto rows = conn->run(kOldestPending, {std::to_string(max_retries)});
+  if (!rows) return rows.error();
+  if (auto done = conn->run("COMMIT"); !done) return done.error();
+  if (rows->size() == 0) return std::optional<Timestamp>();
+  auto at = parse_timestamp(rows->text(0, 0));
+  if (!at) return Error{ErrorKind::Internal, "unreadable createdAt '" + rows->text(0, 0) + "'"};
+  return std::optional<Timestamp>(*at);
 }
 
 Result<std::size_t> PgOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {

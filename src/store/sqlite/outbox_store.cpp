@@ -18,6 +18,7 @@ WITH win AS (
     SELECT id, "aggregateId", "createdAt"
       FROM outbox
      WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+       AND "createdAt" >= ?5
      ORDER BY "createdAt", id
      LIMIT ?2
 ),
@@ -62,6 +63,14 @@ UPDATE outbox
                WHERE published = false AND "publishedAt" IS NOT NULL
                ORDER BY "createdAt"
                LIMIT ?1)
+)sql";
+
+constexpr const char* kOldestPending = R"sql(
+SELECT "createdAt"
+  FROM outbox
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+ ORDER BY "createdAt"
+ LIMIT 1
 )sql";
 
 constexpr const char* kStats = R"sql(
@@ -163,7 +172,8 @@ Result<std::unique_ptr<OutboxClaim>> LiteOutboxStore::claim_batch(const ClaimOpt
   q.bind(1, std::int64_t{options.max_retries})
       .bind(2, window)
       .bind(3, json_array(options.exclude_ids))
-      .bind(4, static_cast<std::int64_t>(options.limit));
+      .bind(4, static_cast<std::int64_t>(options.limit))
+      .bind(5, options.created_from ? to_sql_timestamp(*options.created_from) : std::string());
   auto events = events_of(q);
   if (!events) return events.error();
   return std::unique_ptr<OutboxClaim>(
@@ -176,6 +186,19 @@ Result<std::size_t> LiteOutboxStore::normalize_published(std::size_t chunk) {
   Query q(db->get(), kNormalize);
   q.bind(1, static_cast<std::int64_t>(chunk));
   return q.run();
+}
+
+Result<std::optional<Timestamp>> LiteOutboxStore::oldest_pending(int max_retries) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kOldestPending);
+  q.bind(1, std::int64_t{max_retries});
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Timestamp>();
+  auto at = parse_timestamp(q.text(0));
+  if (!at) return internal_error("unreadable createdAt '" + q.text(0) + "'");
+  return std::optional<Timestamp>(*at);
 }
 
 Result<std::size_t> LiteOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
