@@ -2,7 +2,7 @@
 """The pgbench side of `make bench`: tbpay's own per-callback statement, run by pgbench.
 
   ceiling_script.py extract SRC        prints the SQL of the "apply_callback" statement found in
-                                       SRC (src/store/postgres/payment_store.cpp)
+                                       SRC (src/store/postgres/apply_callback_sql.h)
   ceiling_script.py same A B           exit 0 when two statement texts differ only in whitespace
   ceiling_script.py pgbench < SQL      prints a pgbench script that runs SQL once per transaction
 
@@ -28,7 +28,7 @@ import sys
 
 def extract(path):
     text = open(path, encoding="utf-8").read()
-    m = re.search(r'\{\s*"apply_callback"\s*,\s*R"sql\((.*?)\)sql"\s*\}', text, re.S)
+    m = re.search(r'kApplyCallbackSql\s*=\s*R"sql\((.*?)\)sql"', text, re.S)
     if not m:
         sys.exit(f"ceiling_script: no apply_callback statement in {path}")
     return m.group(1).strip() + "\n"
@@ -92,13 +92,13 @@ ZALOPAY = {
     **COMMON,
     1: ":zalopay",
     2: "('251213_TB-BENCH-' || (:i)::text)",
-    3: "('TB-BENCH-' || (:i)::text)",
+    3: "ARRAY['TB-BENCH-' || (:i)::text]",  # zalopay_order_codes(app_trans_id)
 }
 PAYOS = {
     **COMMON,
     1: ":payos",
     2: "md5('payos-link-' || (:i)::text)",
-    3: "''",
+    3: "'{}'",
 }
 
 

@@ -4,8 +4,12 @@
 // same run, on a fresh database of the given server.
 //
 //   relay_bench [--events N] [--batch B] [--single-seconds S] [--kafka-rtt-ms MS] [--server-url
-//   URL]
+//   URL] [--node-rows M]
 //
+// --node-rows M adds a third measurement: the same backlog relayed by a new relay (its first
+// run) with M more rows beside it as the Node.js relay left what it published (only
+// "publishedAt" set, 20 days old), against the batched run without them (aim: within 2x); and
+// how many of them the run flagged published in its slice.
 // --kafka-rtt-ms makes the mock broker answer after MS milliseconds, as a real broker across
 // the network does (loopback answers in microseconds, which flatters the one-at-a-time design).
 //
@@ -40,6 +44,7 @@ struct Options {
   double single_seconds = 15;
   std::string server_url;
   int kafka_rtt_ms = 0;  // broker round trip added by the mock cluster (0: loopback only)
+  long node_rows = 0;    // rows only "publishedAt" marks, for the third measurement
 };
 
 std::string shell_quote(const std::string& s) {
@@ -90,6 +95,21 @@ SELECT gen_random_uuid()::text, 'payment-' || (i % )sql" +
   FROM generate_series(1, )sql" +
                 std::to_string(n) + ") AS i");
   psql(url, "VACUUM ANALYZE outbox");  // a live table has statistics
+}
+
+// `n` rows as the Node.js relay left what it published: published false, "publishedAt" set,
+// created 20 days ago (before every pending event).
+void seed_node_rows(const std::string& url, long n) {
+  psql(url, R"sql(
+INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
+                    "publishedAt", "createdAt")
+SELECT 'node-' || i, 'node-payment-' || (i % 100000), 'Payment', 'PAYMENT_COMPLETED',
+       jsonb_build_object('order_code', 'TB-NODE-' || i, 'amount_cents', 150000),
+       false, now()::timestamp(3) - interval '20 days' + i * interval '1 millisecond' + interval '2 s',
+       now()::timestamp(3) - interval '20 days' + i * interval '1 millisecond'
+  FROM generate_series(1, )sql" +
+                std::to_string(n) + ") AS i");
+  psql(url, "VACUUM ANALYZE outbox");
 }
 
 kafka::ProducerSettings mock_settings(const kafka::EmbeddedCluster& cluster) {
@@ -229,6 +249,8 @@ Options parse(int argc, char** argv) {
       o.kafka_rtt_ms = std::stoi(next());
     else if (a == "--server-url")
       o.server_url = next();
+    else if (a == "--node-rows")
+      o.node_rows = std::stol(next());
     else
       throw std::runtime_error("unknown option " + a +
                                " (see the comment at the top of bench/relay_bench.cpp)");
@@ -285,6 +307,18 @@ int main(int argc, char** argv) {
       return one_at_a_time(*ctx, single_publisher, o.single_seconds);
     });
 
+    // The batched run again, with the Node.js relay's rows beside the backlog: a new relay, so
+    // its first run flags them (published = true) before it claims.
+    Measure n;
+    long flagged = 0;
+    if (o.node_rows > 0) {
+      seed(url, o.events);
+      seed_node_rows(url, o.node_rows);
+      n = with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
+      flagged = std::stol(
+          psql(url, R"(SELECT count(*) FROM outbox WHERE "id" LIKE 'node-%' AND published)"));
+    }
+
     const std::string load_end = load_average();
     std::printf("relay_events=%ld\n", b.events);
     std::printf("relay_seconds=%.3f\n", b.seconds);
@@ -301,12 +335,24 @@ int main(int argc, char** argv) {
                 s.us_per_event(s.cpu.postgres));
     std::printf("relay_load_average=%s..%s\n", load_start.c_str(), load_end.c_str());
     std::printf("relay_kafka_rtt_ms=%d\n", o.kafka_rtt_ms);
+    if (o.node_rows > 0) {
+      std::printf("relay_node_rows=%ld\n", o.node_rows);
+      std::printf("relay_with_node_rows_seconds=%.3f\n", n.seconds);
+      std::printf("relay_node_rows_flagged=%ld\n", flagged);
+      std::printf("relay_with_node_rows_slowdown=%.2f\n",
+                  b.seconds > 0 ? n.seconds / b.seconds : 0);
+    }
     std::printf("\nbatched:        %ld events in %.2f s = %.0f events/s (batches of %d)\n",
                 b.events, b.seconds, b.rate(), o.batch);
     std::printf(
         "one at a time:  %ld events in %.2f s = %.0f events/s (same backlog, first %.0f s)\n",
         s.events, s.seconds, s.rate(), o.single_seconds);
     std::printf("ratio:          %.1fx\n", s.rate() > 0 ? b.rate() / s.rate() : 0.0);
+    if (o.node_rows > 0)
+      std::printf(
+          "Node.js rows:   %ld events in %.2f s beside %ld rows only \"publishedAt\" marks "
+          "(first run of a relay, which flagged %ld of them) = %.2fx the run without them\n",
+          n.events, n.seconds, o.node_rows, flagged, b.seconds > 0 ? n.seconds / b.seconds : 0);
     std::printf("Kafka:          in-process mock cluster, broker round trip %s\n",
                 o.kafka_rtt_ms > 0 ? (std::to_string(o.kafka_rtt_ms) + " ms added").c_str()
                                    : "loopback only");

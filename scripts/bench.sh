@@ -6,7 +6,7 @@
 #   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--wide-conns C]
 #                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--with-relay] [--no-micro] [--no-relay]
-#                    [--no-lambda] [--no-reconcile] [--keep]
+#                    [--no-lambda] [--no-reconcile] [--no-lookup] [--keep]
 # The two sides alternate, R rounds of S seconds each (ceiling, tbpay, ceiling, tbpay, ...), so
 # that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
 set -euo pipefail
@@ -31,6 +31,7 @@ micro=1
 relay=1
 lambda=1
 reconcile=1
+lookup=1
 keep=0
 with_relay=0
 
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
     --no-relay) relay=0; shift ;;
     --no-lambda) lambda=0; shift ;;
     --no-reconcile) reconcile=0; shift ;;
+    --no-lookup) lookup=0; shift ;;
     --keep) keep=1; shift ;;
     --with-relay) with_relay=1; shift ;;
     -h|--help) usage ;;
@@ -256,11 +258,11 @@ psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
   WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%' LIMIT 1" >"$out/apply-captured.sql"
 stop_tbpay
 [ -s "$out/apply-captured.sql" ] || die "no tbpay session showed its webhook statement in pg_stat_activity"
-python3 bench/ceiling_script.py extract src/store/postgres/payment_store.cpp >"$out/apply-source.sql"
+python3 bench/ceiling_script.py extract src/store/postgres/apply_callback_sql.h >"$out/apply-source.sql"
 if python3 bench/ceiling_script.py same "$out/apply-captured.sql" "$out/apply-source.sql"; then
-  statement_note="captured from tbpay's session; same text as payment_store.cpp"
+  statement_note="captured from tbpay's session; same text as apply_callback_sql.h"
 else
-  statement_note="captured from tbpay's session; DIFFERS from payment_store.cpp (the capture is used)"
+  statement_note="captured from tbpay's session; DIFFERS from apply_callback_sql.h (the capture is used)"
 fi
 python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/ceiling.pgbench"
 log "statement: $statement_note"
@@ -462,6 +464,15 @@ if [ "$lambda" = 1 ] && [ -x scripts/bench-lambda.sh ]; then
     lambda_line="bench-lambda.sh failed (see $out/lambda.log)"
   fi
 fi
+lookup_line="not run (--no-lookup)"
+if [ "$lookup" = 1 ]; then
+  log "ZaloPay lookup: scripts/bench-lookup.sh (schema as migrated vs --lookup-index, same server)"
+  if DATABASE_SERVER_URL=$url scripts/bench-lookup.sh "$BUILD_DIR" >"$out/lookup.txt" 2>"$out/lookup.log"; then
+    lookup_line=""
+  else
+    lookup_line="bench-lookup.sh failed (see $out/lookup.log)"
+  fi
+fi
 
 # --- the table ---------------------------------------------------------------------------
 ratio=$(awk -v a="$main_rps" -v b="$ceil_tps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
@@ -524,6 +535,14 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo 1 || echo 0; }
     printf '%-34s %-28s %s\n' "Lambda zip size" "$(lv lambda_zip_size)" ""
   else
     printf '%-34s %-28s %s\n' "Lambda" "n/a" "$lambda_line"
+  fi
+  if [ -z "$lookup_line" ]; then
+    kv() { awk -v k="$1" '$1 == k { print $2 }' "$out/lookup.txt"; }
+    printf '%-34s %-28s %s\n' "ZaloPay rps, schema as migrated" "$(kv lookup_migrated_rps)" "no index on providerTransactionId"
+    printf '%-34s %-28s %s\n' "ZaloPay rps, with lookup index" "$(kv lookup_indexed_rps)" "tbpay migrate --lookup-index"
+    printf '%-34s %-28s %s\n' "ZaloPay ratio migrated / indexed" "$(kv lookup_ratio)" ">= 0.8: $(verdict "$(ge "$(kv lookup_ratio)" 0.8)")"
+  else
+    printf '%-34s %-28s %s\n' "ZaloPay lookup" "n/a" "$lookup_line"
   fi
   if [ -s "$out/providers_bench.txt" ]; then
     echo

@@ -16,7 +16,8 @@ nlohmann::json to_json(const OutboxStats& s) {
                       {"published", s.published},
                       {"pending", s.pending},
                       {"dead", s.dead},
-                      {"oldest_pending_age_minutes", nullptr}};
+                      {"oldest_pending_age_minutes", nullptr},
+                      {"published_at_only", s.published_at_only}};
   if (s.oldest_pending_age_minutes) j["oldest_pending_age_minutes"] = *s.oldest_pending_age_minutes;
   return j;
 }
@@ -27,6 +28,26 @@ nlohmann::json to_json(const CleanupReport& r) {
   return j;
 }
 
+NormalizeResult normalize_published(OutboxStore& store,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    std::size_t chunk) {
+  NormalizeResult r;
+  // At least one statement, whatever the deadline: some progress on every call.
+  for (bool first = true; first || std::chrono::steady_clock::now() < deadline; first = false) {
+    auto marked = store.normalize_published(chunk);
+    if (!marked) {
+      r.store_error = "cannot mark events published by \"publishedAt\": " + marked.error().message;
+      break;
+    }
+    r.marked += static_cast<std::int64_t>(*marked);
+    if (*marked < chunk) {
+      r.done = true;
+      break;
+    }
+  }
+  return r;
+}
+
 OutboxCleanup::OutboxCleanup(Context& ctx, std::size_t chunk) : ctx_(ctx), chunk_(chunk) {}
 
 CleanupReport OutboxCleanup::run(Timestamp now) {
@@ -35,7 +56,13 @@ CleanupReport OutboxCleanup::run(Timestamp now) {
   const int max_retries = ctx_.config.outbox_max_retries;
   const Timestamp cutoff = now - std::chrono::days(ctx_.config.outbox_retention_days);
 
-  for (;;) {
+  // First the rows only "publishedAt" marks, so that the delete below, which reads the
+  // published = true entries of the ("published", "createdAt") index, finds them too.
+  const NormalizeResult normalized = normalize_published(store);
+  report.normalized = normalized.marked;
+  report.store_error = normalized.store_error;
+
+  while (!report.store_error) {
     auto deleted = store.delete_published_before(cutoff, chunk_);
     if (!deleted) {
       report.store_error = "cannot delete published events: " + deleted.error().message;
@@ -80,6 +107,7 @@ CleanupReport OutboxCleanup::run(Timestamp now) {
   nlohmann::json fields = to_json(report);
   fields["cutoff"] = to_iso8601(cutoff);
   fields["chunks"] = report.chunks;
+  if (report.normalized > 0) fields["normalized"] = report.normalized;
   ctx_.log.log(report.store_error ? LogLevel::Error : LogLevel::Info, "outbox cleanup run", fields);
   return report;
 }

@@ -54,6 +54,7 @@ class OutboxRelay {
   EventPublisher* publisher_;  // null: ctx_.publisher(), created on first use
   std::function<void(const RelayReport&)> progress_;
   bool publisher_stalled_ = false;
+  bool normalized_ = false;  // no row left that only "publishedAt" marks (checked once)
 };
 
 }  // namespace tbpay

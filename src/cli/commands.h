@@ -47,5 +47,6 @@ void add_sign(CLI::App& app, ExitCode& exit);         // sign.cpp
 void add_outbox(CLI::App& app, ExitCode& exit);       // outbox.cpp: relay, cleanup, outbox ...
 void add_lambda(CLI::App& app, ExitCode& exit);       // lambda.cpp
 void add_reconcile(CLI::App& app, ExitCode& exit);    // reconcile.cpp
+void add_doctor(CLI::App& app, ExitCode& exit);       // doctor.cpp
 
 }  // namespace tbpay::cli

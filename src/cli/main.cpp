@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   tbpay::cli::add_outbox(app, exit);
   tbpay::cli::add_lambda(app, exit);
   tbpay::cli::add_reconcile(app, exit);
+  tbpay::cli::add_doctor(app, exit);
   if (auto unknown = unknown_command(app, argc, argv)) {
     std::fprintf(stderr, "tbpay: %s\n", unknown->c_str());
     return tbpay::cli::kBadSetup;

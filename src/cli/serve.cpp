@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/background.h"
+#include "app/lookup_index.h"
 #include "app/serve_metrics.h"
 #include "app/webhook.h"
 #include "cli/commands.h"
@@ -59,6 +60,7 @@ int serve(const ServeOptions& opts) {
     server_options.queue_wait = db->lock_timeout;
   server_options.stop_on_signals = true;
 
+  alert_if_payos_lookup_unindexed(*ctx);
   Metrics metrics("serve");
   ServeMetrics exposed(*ctx->db);
   WebhookIngestion ingestion(*ctx, metrics, &exposed);

@@ -22,6 +22,16 @@ std::optional<PaymentStatus> parse_payment_status(std::string_view s) {
   return std::nullopt;
 }
 
+std::vector<std::string> zalopay_order_codes(std::string_view app_trans_id) {
+  constexpr std::size_t kMax = 8;
+  std::vector<std::string> codes;
+  for (auto sep = app_trans_id.find('_');
+       sep != std::string_view::npos && sep + 1 < app_trans_id.size() && codes.size() < kMax;
+       sep = app_trans_id.find('_', sep + 1))
+    codes.emplace_back(app_trans_id.substr(sep + 1));
+  return codes;
+}
+
 std::optional<Provider> parse_provider(std::string_view s) {
   if (s == "ZALOPAY" || s == "zalopay" || s == "zalo-pay") return Provider::ZaloPay;
   if (s == "PAYOS" || s == "payos" || s == "pay-os") return Provider::PayOS;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/time.h"
 
@@ -49,7 +50,7 @@ struct Payment {
 struct PaymentCallback {
   Provider provider = Provider::ZaloPay;
   std::string transaction_id;       // matched against payments.providerTransactionId
-  std::string fallback_order_code;  // ZaloPay only: tried when no payment has transaction_id
+  std::string fallback_order_code;  // ZaloPay only: the text after app_trans_id's first '_'
   std::int64_t amount = 0;          // must equal payments.amountCents
   PaymentStatus outcome = PaymentStatus::Completed;  // Completed or Failed
   std::string reason;               // why it failed (Failed only)
@@ -63,6 +64,12 @@ bool storable_text(std::string_view text);
 // The first of the callback's texts that is not storable ("transaction_id", "reason", ...),
 // or nullptr when all are.
 const char* unstorable_field(const PaymentCallback& callback);
+// The order codes a ZaloPay app_trans_id (`yymmdd_<orderCode>`) can name: the text after each
+// '_', the text after the first one first (order codes may contain '_'); at most 8. The stores
+// find a ZaloPay payment through these and the unique index on "orderCode", which the core
+// service's schema always has, then apply the matching rule to what they found: the payment
+// whose providerTransactionId equals app_trans_id, else the one whose orderCode is the first.
+std::vector<std::string> zalopay_order_codes(std::string_view app_trans_id);
 
 // One transition request: the callback plus what the writer generates.
 struct TransitionRequest {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cleanup.h"
+#include "app/lookup_index.h"
 #include "app/reconcile.h"
 #include "app/relay.h"
 #include "app/webhook.h"
@@ -205,6 +206,7 @@ int run_function(std::string_view handler, std::string_view runtime_api) {
   const char* deployed = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
   Metrics metrics(deployed && *deployed ? std::string(deployed)
                                         : std::string(handler_name(*function)));
+  alert_if_payos_lookup_unindexed(*ctx);
   Handler handler_fn = make_handler(*function, *ctx, metrics);
   // Cold start as seen from inside: exec to ready; written with the first invocation's metrics.
   if (auto age = process_age_ms()) metrics.gauge("InitDuration", *age, MetricUnit::Milliseconds);

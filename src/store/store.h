@@ -76,6 +76,9 @@ struct ClaimOptions {
   int max_retries = 3;
   // Events this run already failed: not claimed again in the same run (no tight retry loop).
   std::vector<std::string> exclude_ids;
+  // Only events created at or after this: the claim's index walk starts here instead of at the
+  // oldest published = false entry (see OutboxStore::oldest_pending). nullopt: from the start.
+  std::optional<Timestamp> created_from;
 };
 
 struct OutboxStats {
@@ -84,6 +87,9 @@ struct OutboxStats {
   std::int64_t pending = 0;
   std::int64_t dead = 0;
   std::optional<double> oldest_pending_age_minutes;
+  // Of `published`: rows with only "publishedAt" set (published still false), as the Node.js
+  // relay marked what it published. normalize_published() sets their flag.
+  std::int64_t published_at_only = 0;
 };
 
 class OutboxStore {
@@ -94,6 +100,18 @@ class OutboxStore {
   // most one per aggregate and never one whose aggregate has an earlier pending event, so
   // that events of one payment go out in createdAt order even with several relays.
   virtual Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) = 0;
+
+  // A row with "publishedAt" set is published, whatever its `published` flag: the Node.js relay
+  // set only "publishedAt". Every read here treats it so (never claimed, counted as published,
+  // deleted by publishedAt age), but such rows sit in the ("published", "createdAt") index
+  // among the pending ones, where the claim would walk past them batch after batch. This sets
+  // published = true on at most `chunk` of them, oldest first, in one short statement that
+  // skips rows another session holds; returns how many.
+  virtual Result<std::size_t> normalize_published(std::size_t chunk) = 0;
+  // The createdAt of the oldest pending event (published = false, publishedAt IS NULL,
+  // retryCount < max), or nullopt when there is none. One walk of the index past the rows
+  // only "publishedAt" marks, where each claim would otherwise walk them again.
+  virtual Result<std::optional<Timestamp>> oldest_pending(int max_retries) = 0;
 
   // Deletes at most `chunk` published events with publishedAt < cutoff; returns how many.
   virtual Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) = 0;
@@ -116,6 +134,15 @@ class SchemaStore {
   // the key every webhook looks a payment up by. Recommended to the core service; created only
   // on request (`tbpay migrate --lookup-index`), IF NOT EXISTS.
   virtual Result<MigrateReport> create_lookup_index() = 0;
+  // The name of a valid index that serves lookups by "providerTransactionId" (leading column,
+  // or second after provider): tbpay's lookup index, or the unique
+  // payments_providerTransactionId_key the core service's schema.prisma declares. nullopt when
+  // there is none: PayOS webhooks (matched by paymentLinkId only) then read the whole table.
+  virtual Result<std::optional<std::string>> provider_transaction_index() = 0;
+  // What tbpay needs of the core service's schema and does not find: a missing table, column
+  // or enum value, a column of another type ("payments.amountCents is text, not int4"). Empty
+  // when all is there. Read-only.
+  virtual Result<std::vector<std::string>> schema_problems() = 0;
 };
 
 }  // namespace tbpay

@@ -80,6 +80,29 @@ TEST_P(CleanupTest, DeletesOnlyPublishedEventsPastRetentionInBoundedChunks) {
   EXPECT_NEAR(*report.stats.oldest_pending_age_minutes, 20 * 24 * 60, 1);
 }
 
+// The Node.js relay marked what it published by setting only "publishedAt"; its cleanup
+// deleted by "publishedAt". Such rows go by the same rule, with no step at cut-over.
+TEST_P(CleanupTest, RowsTheNodeRelayPublishedAreDeletedByPublishedAtAge) {
+  std::set<std::string> kept;
+  for (int i = 0; i < 12; ++i) seed(now - days(20), false, now - days(20) + hours(i));
+  kept.insert(seed(now - days(3), false, now - days(3)));  // within retention
+  kept.insert(seed(now - days(20), false));                // pending, however old
+
+  const CleanupReport report = OutboxCleanup(*ctx, 5).run(now);
+
+  EXPECT_FALSE(report.store_error.has_value());
+  EXPECT_EQ(report.deleted, 12);
+  EXPECT_EQ(report.normalized, 13);
+  std::set<std::string> left;
+  for (const auto& r : outbox_rows(*db)) left.insert(r.id);
+  EXPECT_EQ(left, kept);
+  EXPECT_EQ(report.stats.total, 2);
+  EXPECT_EQ(report.stats.published, 1);
+  EXPECT_EQ(report.stats.published_at_only, 0);
+  EXPECT_EQ(report.stats.pending, 1);
+  EXPECT_EQ(to_json(report)["stats"]["published_at_only"], 0);
+}
+
 TEST_P(CleanupTest, ResultHasTheDocumentedShape) {
   seed(now - days(10), true, now - days(9));
   seed(now - hours(2), false);

@@ -227,6 +227,38 @@ TEST_P(RelayTest, DrainsABacklogInBatchesOfTheConfiguredSize) {
   EXPECT_EQ(consume_payment_topics(env.bootstrap(), ids.size()).size(), ids.size());
 }
 
+// The Node.js relay marked what it published by setting only "publishedAt".
+TEST_P(RelayTest, RowsTheNodeRelayPublishedAreNeverRepublishedAndAreFlaggedPublished) {
+  std::map<std::string, std::string> node_rows;  // id -> publishedAt
+  for (int i = 0; i < 30; ++i) {
+    SeedEvent e;
+    e.aggregate_id = "old-" + std::to_string(i % 7);
+    e.created_at = now_utc() - std::chrono::hours(24 * 20) + std::chrono::minutes(i);
+    e.published_at = e.created_at + std::chrono::seconds(3);
+    const auto id = insert_event(env.db(), e);
+    node_rows[id] = *row(env.db(), id).published_at;
+  }
+  const auto pending = seed_events(env.db(), 12, 1);
+  Config config = env.config();
+  config.outbox_batch_size = 5;
+  auto ctx = env.context(config);
+
+  const RelayReport report = OutboxRelay(*ctx).drain(in(seconds(60)));
+
+  EXPECT_EQ(report.succeeded, 12);
+  EXPECT_EQ(report.processed, 12);
+  const auto consumed = consume_payment_topics(env.bootstrap(), pending.size());
+  std::set<std::string> sent;
+  for (const auto& m : consumed) sent.insert(m.headers.at("eventId"));
+  EXPECT_EQ(sent, std::set<std::string>(pending.begin(), pending.end()));
+  EXPECT_EQ(consumed.size(), pending.size());
+  for (const auto& [id, at] : node_rows) {
+    const OutboxRow r = row(env.db(), id);
+    EXPECT_TRUE(r.published) << id;
+    EXPECT_EQ(r.published_at, at) << "publishedAt kept: " << id;
+  }
+}
+
 TEST_P(RelayTest, ASpentBudgetStopsBeforeClaiming) {
   seed_events(env.db(), 3, 1);
   auto ctx = env.context();

@@ -37,3 +37,19 @@ TEST(PaymentNames, RoundTripDatabaseSpellings) {
 
 }  // namespace
 }  // namespace tbpay
+
+namespace tbpay {
+namespace {
+
+TEST(ZaloPayOrderCodes, TheTextAfterEachUnderscoreTheFirstFirst) {
+  EXPECT_EQ(zalopay_order_codes("251213_TB-1"), (std::vector<std::string>{"TB-1"}));
+  EXPECT_EQ(zalopay_order_codes("251213_TB_2025_X"),
+            (std::vector<std::string>{"TB_2025_X", "2025_X", "X"}));
+  EXPECT_TRUE(zalopay_order_codes("no-underscore").empty());
+  EXPECT_TRUE(zalopay_order_codes("251213_").empty());
+  EXPECT_EQ(zalopay_order_codes("a_b__c"), (std::vector<std::string>{"b__c", "_c", "c"}));
+  EXPECT_EQ(zalopay_order_codes("0_1_2_3_4_5_6_7_8_9_10").size(), 8u);
+}
+
+}  // namespace
+}  // namespace tbpay

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """deploy/template.yaml (SAM) and deploy/cloudformation.yaml parse, and describe the three
-functions of docs/lambda.md, each with a handler the tbpay binary accepts.
+functions of docs/lambda.md (and the reconciler), each with a handler the tbpay binary accepts;
+and each deploys as an update of the Node.js functions' stack: their logical IDs, outputs,
+exports and defaults.
 
 Usage: templates_test.py TBPAY_BINARY DEPLOY_DIR
 """
@@ -40,6 +42,16 @@ EXPECTED = {
 }
 SECRETS = ["DatabaseUrl", "KafkaPassword", "ZaloPayKey1", "ZaloPayKey2", "PayOSApiKey",
            "PayOSChecksumKey"]
+# The Node.js stack's outputs; the URL and the three ARNs are exported as
+# ${AWS::StackName}-<output name>.
+NODE_OUTPUTS = ["WebhookApiUrl", "ZaloPayWebhookUrl", "PayOSWebhookUrl", "PaymentWebhookHandlerArn",
+                "OutboxProcessorArn", "OutboxCleanupArn"]
+NODE_EXPORTS = ["WebhookApiUrl", "PaymentWebhookHandlerArn", "OutboxProcessorArn",
+                "OutboxCleanupArn"]
+# Logical ID -> function handler, in both templates.
+NODE_FUNCTIONS = {"PaymentWebhookHandlerFunction": "webhook",
+                  "OutboxProcessorFunction": "outbox-processor",
+                  "OutboxCleanupFunction": "outbox-cleanup"}
 PARAMETERS = ["Environment", "VpcId", "PrivateSubnetIds", "DatabaseUrl", "KafkaBrokers",
               "KafkaUsername", "KafkaPassword", "ZaloPayAppId", "ZaloPayKey1", "ZaloPayKey2",
               "PayOSClientId", "PayOSApiKey", "PayOSChecksumKey"]
@@ -99,14 +111,38 @@ class TemplateChecks:
             self.assertIn("SubnetIds", vpc)
             self.assertIn("SecurityGroupIds", vpc)
 
-    def test_log_groups_have_the_function_names_and_a_retention(self):
-        groups = [r["Properties"] for r in self.resources.values()
-                  if r["Type"] == "AWS::Logs::LogGroup"]
-        names = {g["LogGroupName"]["Fn::Sub"] for g in groups}
-        self.assertEqual(names, {f"/aws/lambda/ticketbottle-payment-{stem}-${{Environment}}"
-                                 for stem, *_ in EXPECTED.values()})
-        for g in groups:
-            self.assertIn("RetentionInDays", g)
+    def test_the_functions_keep_the_nodejs_logical_ids(self):
+        self.assertEqual({k: v["Properties"]["Handler"] for k, v in self.functions.items()},
+                         NODE_FUNCTIONS)
+        self.assertEqual(self.resources["LambdaSecurityGroup"]["Type"], "AWS::EC2::SecurityGroup")
+
+    def test_no_layers(self):
+        self.assertFalse([k for k, v in self.resources.items()
+                          if v["Type"] in ("AWS::Lambda::LayerVersion",
+                                           "AWS::Serverless::LayerVersion")])
+        for name, fn in self.functions.items():
+            self.assertIsNone(self.prop(fn, "Layers"), name)
+
+    def test_outputs_and_exports_are_the_nodejs_stacks(self):
+        outputs = self.doc["Outputs"]
+        for name in NODE_OUTPUTS:
+            self.assertIn(name, outputs)
+        for name in NODE_EXPORTS:
+            self.assertEqual(outputs[name].get("Export"),
+                             {"Name": {"Fn::Sub": "${AWS::StackName}-" + name}}, name)
+        for name, handler in [("PaymentWebhookHandlerArn", "PaymentWebhookHandlerFunction"),
+                              ("OutboxProcessorArn", "OutboxProcessorFunction"),
+                              ("OutboxCleanupArn", "OutboxCleanupFunction")]:
+            self.assertEqual(outputs[name]["Value"], {"Fn::GetAtt": [handler, "Arn"]})
+        self.assertTrue(outputs["WebhookApiUrl"]["Value"]["Fn::Sub"].endswith(
+            ".amazonaws.com/${Environment}"))
+
+    def test_defaults_are_the_nodejs_stacks_and_the_binarys(self):
+        params = self.doc["Parameters"]
+        # The Node.js stack passed KAFKA_SSL 'true': plaintext to TLS brokers would fail.
+        self.assertEqual(params["KafkaSsl"]["Default"], "true")
+        # The binary's batch size (docs: a run drains batch after batch).
+        self.assertEqual(params["OutboxBatchSize"]["Default"], 500)
 
     def test_parameters_are_kept_and_secrets_are_noecho(self):
         params = self.doc["Parameters"]
@@ -199,6 +235,17 @@ class SamTemplate(TemplateChecks, unittest.TestCase):
     template_file = "template.yaml"
     function_type = "AWS::Serverless::Function"
 
+    def test_no_log_groups_lambda_created_them(self):
+        # The Node.js SAM stack declared none: Lambda created them, and declaring them now
+        # would fail on the names.
+        self.assertFalse([k for k, v in self.resources.items()
+                          if v["Type"] == "AWS::Logs::LogGroup"])
+        for fn in self.functions.values():
+            self.assertNotIn("DependsOn", fn)
+
+    def test_webhook_api_is_an_http_api(self):
+        self.assertEqual(self.resources["WebhookApi"]["Type"], "AWS::Serverless::HttpApi")
+
     def events(self, handler):
         fn = next(f for f in self.functions.values() if f["Properties"]["Handler"] == handler)
         return list(fn["Properties"]["Events"].values())
@@ -218,6 +265,71 @@ class SamTemplate(TemplateChecks, unittest.TestCase):
 class PlainCloudFormation(TemplateChecks, unittest.TestCase):
     template_file = "cloudformation.yaml"
     function_type = "AWS::Lambda::Function"
+
+    # Every resource of the Node.js stack that a tbpay resource replaces: logical ID -> type.
+    NODE_RESOURCES = {
+        "LambdaExecutionRole": "AWS::IAM::Role",
+        "LambdaSecurityGroup": "AWS::EC2::SecurityGroup",
+        "PaymentWebhookHandlerFunction": "AWS::Lambda::Function",
+        "PaymentWebhookHandlerLogGroup": "AWS::Logs::LogGroup",
+        "WebhookApi": "AWS::ApiGatewayV2::Api",
+        "WebhookApiIntegration": "AWS::ApiGatewayV2::Integration",
+        "WebhookApiRoute": "AWS::ApiGatewayV2::Route",
+        "WebhookApiStage": "AWS::ApiGatewayV2::Stage",
+        "WebhookApiLogGroup": "AWS::Logs::LogGroup",
+        "WebhookApiLambdaPermission": "AWS::Lambda::Permission",
+        "OutboxProcessorFunction": "AWS::Lambda::Function",
+        "OutboxProcessorLogGroup": "AWS::Logs::LogGroup",
+        "OutboxProcessorSchedule": "AWS::Events::Rule",
+        "OutboxProcessorSchedulePermission": "AWS::Lambda::Permission",
+        "OutboxCleanupFunction": "AWS::Lambda::Function",
+        "OutboxCleanupLogGroup": "AWS::Logs::LogGroup",
+        "OutboxCleanupSchedule": "AWS::Events::Rule",
+        "OutboxCleanupSchedulePermission": "AWS::Lambda::Permission",
+    }
+
+    def test_every_resource_replacing_a_nodejs_one_keeps_its_logical_id(self):
+        for logical_id, kind in self.NODE_RESOURCES.items():
+            self.assertIn(logical_id, self.resources)
+            self.assertEqual(self.resources[logical_id]["Type"], kind, logical_id)
+        # Anything else of those types would be a namesake next to the Node.js one.
+        for logical_id, r in self.resources.items():
+            if r["Type"] in set(self.NODE_RESOURCES.values()):
+                self.assertIn(logical_id, self.NODE_RESOURCES)
+
+    def test_physical_names_are_the_nodejs_stacks(self):
+        role = self.resources["LambdaExecutionRole"]["Properties"]
+        self.assertEqual(role["RoleName"], {"Fn::Sub": "ticketbottle-payment-lambda-${Environment}"})
+        for fn in self.functions.values():
+            self.assertEqual(fn["Properties"]["Role"], {"Fn::GetAtt": ["LambdaExecutionRole", "Arn"]})
+        api_logs = self.resources["WebhookApiLogGroup"]["Properties"]
+        self.assertEqual(api_logs["LogGroupName"],
+                         {"Fn::Sub": "/aws/apigateway/ticketbottle-payment-webhook-${Environment}"})
+        stage = self.resources["WebhookApiStage"]["Properties"]
+        self.assertEqual(stage["AccessLogSettings"]["DestinationArn"],
+                         {"Fn::GetAtt": ["WebhookApiLogGroup", "Arn"]})
+
+    def test_log_groups_have_the_function_names_and_a_retention(self):
+        for logical_id, stem in [("PaymentWebhookHandlerLogGroup", "webhook-handler"),
+                                 ("OutboxProcessorLogGroup", "outbox-processor"),
+                                 ("OutboxCleanupLogGroup", "outbox-cleanup")]:
+            g = self.resources[logical_id]["Properties"]
+            self.assertEqual(g["LogGroupName"],
+                             {"Fn::Sub": f"/aws/lambda/ticketbottle-payment-{stem}-${{Environment}}"})
+            self.assertIn("RetentionInDays", g)
+
+    def test_a_new_package_redeploys_through_its_key_or_version(self):
+        # Code only changes (and Lambda only fetches the zip again) when S3Key or
+        # S3ObjectVersion changes: both are parameters.
+        params = self.doc["Parameters"]
+        self.assertIn("CodeS3Key", params)
+        self.assertEqual(params["CodeS3ObjectVersion"]["Default"], "")
+        for name, fn in self.functions.items():
+            code = fn["Properties"]["Code"]
+            self.assertEqual(code["S3Key"], {"Ref": "CodeS3Key"}, name)
+            self.assertEqual(code["S3ObjectVersion"],
+                             {"Fn::If": ["HasCodeS3ObjectVersion", {"Ref": "CodeS3ObjectVersion"},
+                                         {"Ref": "AWS::NoValue"}]}, name)
 
     def test_http_api_route_and_schedules(self):
         routes = [r["Properties"]["RouteKey"] for r in self.resources.values()

@@ -269,6 +269,70 @@ TEST_P(OutboxStoreTest, DeadEventsAreListedAndRequeued) {
   EXPECT_TRUE(outbox().dead_events(kMaxRetries, 10)->empty());
 }
 
+// The Node.js relay marked what it published by setting only "publishedAt".
+TEST_P(OutboxStoreTest, RowsOnlyPublishedAtMarksArePublishedForEveryRead) {
+  const auto p = insert_payment(*db_, {.order_code = "TB-A"});
+  std::vector<std::string> node_rows;
+  for (int i = 0; i < 3; ++i)
+    node_rows.push_back(insert_event(*db_, {.aggregate_id = p,
+                                            .created_at = kT0 + minutes(i),
+                                            .published_at = kT0 + minutes(i + 1),
+                                            .retry_count = i == 2 ? 5 : 0}));
+  const auto pending = insert_event(*db_, {.aggregate_id = p, .created_at = kT0 + minutes(10)});
+  const auto dead =
+      insert_event(*db_, {.aggregate_id = p, .created_at = kT0 + minutes(5), .retry_count = 3});
+
+  auto c = claim();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(ids_of(c->events()), (std::vector<std::string>{pending}));
+  c.reset();
+  auto stats = outbox().stats(kT0 + minutes(20), kMaxRetries);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->total, 5);
+  EXPECT_EQ(stats->published, 3);
+  EXPECT_EQ(stats->published_at_only, 3);
+  EXPECT_EQ(stats->pending, 1);
+  EXPECT_EQ(stats->dead, 1);
+  EXPECT_DOUBLE_EQ(stats->oldest_pending_age_minutes.value_or(-1), 10.0);
+  EXPECT_EQ(ids_of(outbox().dead_events(kMaxRetries, 10).value()),
+            (std::vector<std::string>{dead}));
+  EXPECT_EQ(outbox().requeue({}, kMaxRetries).value(), 1u);  // the dead one only
+  EXPECT_EQ(event_row(node_rows[2])[2], "5") << "not requeued";
+}
+
+TEST_P(OutboxStoreTest, NormalizeFlagsRowsOnlyPublishedAtMarksInBoundedChunks) {
+  const auto p = insert_payment(*db_, {.order_code = "TB-A"});
+  std::map<std::string, std::string> published_at;
+  for (int i = 0; i < 5; ++i) {
+    const auto id = insert_event(
+        *db_,
+        {.aggregate_id = p, .created_at = kT0 + minutes(i), .published_at = kT0 + minutes(i + 1)});
+    published_at[id] = *event_row(id)[1];
+  }
+  const auto pending = insert_event(*db_, {.aggregate_id = p, .created_at = kT0});
+
+  std::vector<std::size_t> chunks;
+  for (;;) {
+    auto marked = outbox().normalize_published(2);
+    ASSERT_TRUE(marked) << marked.error().message;
+    chunks.push_back(*marked);
+    if (*marked == 0) break;
+  }
+
+  EXPECT_EQ(chunks, (std::vector<std::size_t>{2, 2, 1, 0}));
+  for (const auto& [id, at] : published_at) {
+    EXPECT_TRUE(is_true(event_row(id)[0])) << id;
+    EXPECT_EQ(event_row(id)[1], at) << "publishedAt kept: " << id;
+  }
+  EXPECT_FALSE(is_true(event_row(pending)[0]));
+  EXPECT_FALSE(event_row(pending)[1].has_value());
+  auto stats = outbox().stats(kT0 + minutes(20), kMaxRetries);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->published, 5);
+  EXPECT_EQ(stats->published_at_only, 0);
+  EXPECT_EQ(stats->pending, 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, OutboxStoreTest, ::testing::ValuesIn(store_setups()),
                          StoreSetupName{});
 

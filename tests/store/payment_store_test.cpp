@@ -277,6 +277,41 @@ TEST_P(PaymentStoreTest, ZaloPayFallsBackToTheOrderCodeAfterTheFirstUnderscore) 
   EXPECT_EQ(payload["transaction_id"], "251212_" + order);
 }
 
+TEST_P(PaymentStoreTest, ZaloPayTransactionIdMatchWinsOverTheOrderCodeAfterTheFirstUnderscore) {
+  // app_trans_id 251213_A_B: "A_B" follows its first '_', but the payment whose
+  // providerTransactionId is exactly 251213_A_B (order code "B") is the one it names.
+  const auto by_order_code =
+      insert_payment(*db_, {.order_code = "A_B", .provider_transaction_id = "251212_A_B"});
+  const auto by_transaction =
+      insert_payment(*db_, {.order_code = "B", .provider_transaction_id = "251213_A_B"});
+  TransitionRequest r;
+  r.callback.provider = Provider::ZaloPay;
+  r.callback.transaction_id = "251213_A_B";
+  r.callback.fallback_order_code = "A_B";
+  r.callback.amount = 150000;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+
+  auto outcome = payments().apply(r);
+
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->result, TransitionResult::Applied);
+  EXPECT_EQ(outcome->payment_id, by_transaction);
+  EXPECT_EQ(status_of("B"), "COMPLETED");
+  EXPECT_EQ(status_of("A_B"), "PENDING");
+  EXPECT_NE(by_order_code, by_transaction);
+}
+
+TEST_P(PaymentStoreTest, ZaloPayOrderCodeWithUnderscoresIsFoundByItsTransactionId) {
+  const std::string order = "TB_2025_12_13_Z9";
+  const auto id = insert_payment(*db_, {.order_code = order});  // 251213_TB_2025_12_13_Z9
+  auto outcome = payments().apply(callback(order, PaymentStatus::Completed));
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->result, TransitionResult::Applied);
+  EXPECT_EQ(outcome->payment_id, id);
+  EXPECT_EQ(status_of(order), "COMPLETED");
+}
+
 TEST_P(PaymentStoreTest, OrderCodeFallbackIsForZaloPayPaymentsOnly) {
   insert_payment(*db_, {.order_code = kOrder, .provider = Provider::PayOS});
   TransitionRequest r;

@@ -4,7 +4,8 @@
 
 namespace tbpay::pg {
 
-// Parameters: $1 max retries, $2 window size, $3 excluded ids (text[]), $4 batch limit.
+// Parameters: $1 max retries, $2 window size, $3 excluded ids (text[]), $4 batch limit, $5 the
+// createdAt the walk starts at ('-infinity': the oldest entry; ClaimOptions::created_from).
 // Claiming keeps each payment's events in createdAt order with any number of relays:
 //  cut         the createdAt of the window's newest event: the window is every pending event
 //              created no later than the oldest $2 pending ones (ties included), so an event
@@ -42,6 +43,7 @@ WITH cut AS (
       FROM (SELECT "createdAt"
               FROM outbox
              WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+               AND "createdAt" >= $5::timestamp(3)
              ORDER BY "createdAt"
              LIMIT $2::integer) oldest
 ),
@@ -49,7 +51,7 @@ firsts AS (
     SELECT DISTINCT ON ("aggregateId") id, "createdAt"
       FROM outbox
      WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
-       AND "createdAt" <= (SELECT at FROM cut)
+       AND "createdAt" >= $5::timestamp(3) AND "createdAt" <= (SELECT at FROM cut)
      ORDER BY "aggregateId", "createdAt", id
 ),
 candidates AS (

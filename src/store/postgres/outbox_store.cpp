@@ -42,13 +42,36 @@ DELETE FROM outbox
                  FOR UPDATE SKIP LOCKED)
 )sql"};
 
+// Run inside kClaimBegin's transaction: an ordered walk of the ("published", "createdAt")
+// index from its oldest published = false entry, whatever the statistics say.
+constexpr Statement kNormalize{"outbox_normalize_published", R"sql(
+UPDATE outbox
+   SET published = true
+ WHERE id = ANY (ARRAY(SELECT id
+                         FROM outbox
+                        WHERE published = false AND "publishedAt" IS NOT NULL
+                        ORDER BY "createdAt"
+                        LIMIT $1::integer
+                          FOR UPDATE SKIP LOCKED))
+)sql"};
+
+// Inside kClaimBegin's transaction, as the claim: an ordered index walk, stopped at the first.
+constexpr Statement kOldestPending{"outbox_oldest_pending", R"sql(
+SELECT "createdAt"
+  FROM outbox
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+ ORDER BY "createdAt"
+ LIMIT 1
+)sql"};
+
 constexpr Statement kStats{"outbox_stats", R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < $1::integer),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= $1::integer),
        min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < $1::integer)
+                                  AND "retryCount" < $1::integer),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
 )sql"};
 
@@ -136,7 +159,9 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
   const std::size_t window = 4 * options.limit + options.exclude_ids.size();
   auto rows = conn->run(kClaim, {std::to_string(options.max_retries), std::to_string(window),
-                                 text_array(options.exclude_ids), std::to_string(options.limit)});
+                                 text_array(options.exclude_ids), std::to_string(options.limit),
+                                 options.created_from ? to_sql_timestamp(*options.created_from)
+                                                      : std::string("-infinity")});
   if (!rows) return rows.error();  // the lease drops the connection mid-transaction
   auto events = events_of(*rows);
   if (!events) return events.error();
@@ -148,6 +173,31 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   }
   return std::unique_ptr<OutboxClaim>(
       std::make_unique<PgClaim>(std::move(held), std::move(events).value(), options.max_retries));
+}
+
+Result<std::size_t> PgOutboxStore::normalize_published(std::size_t chunk) {
+  auto lease = pool_.acquire();
+  if (!lease) return lease.error();
+  auto& conn = *lease;
+  if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
+  auto rows = conn->run(kNormalize, {std::to_string(chunk)});
+  if (!rows) return rows.error();  // the lease drops the connection mid-transaction
+  if (auto done = conn->run("COMMIT"); !done) return done.error();
+  return rows->affected();
+}
+
+Result<std::optional<Timestamp>> PgOutboxStore::oldest_pending(int max_retries) {
+  auto lease = pool_.acquire();
+  if (!lease) return lease.error();
+  auto& conn = *lease;
+  if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
+  auto rows = conn->run(kOldestPending, {std::to_string(max_retries)});
+  if (!rows) return rows.error();
+  if (auto done = conn->run("COMMIT"); !done) return done.error();
+  if (rows->size() == 0) return std::optional<Timestamp>();
+  auto at = parse_timestamp(rows->text(0, 0));
+  if (!at) return Error{ErrorKind::Internal, "unreadable createdAt '" + rows->text(0, 0) + "'"};
+  return std::optional<Timestamp>(*at);
 }
 
 Result<std::size_t> PgOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
@@ -165,6 +215,7 @@ Result<OutboxStats> PgOutboxStore::stats(Timestamp now, int max_retries) {
   s.published = rows->integer(0, 1);
   s.pending = rows->integer(0, 2);
   s.dead = rows->integer(0, 3);
+  s.published_at_only = rows->integer(0, 5);
   if (auto oldest = rows->optional_text(0, 4)) {
     if (auto t = parse_timestamp(*oldest))
       s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);

@@ -1,82 +1,13 @@
 #include <string>
 
+#include "store/postgres/apply_callback_sql.h"
 #include "store/postgres/stores.h"
 
 namespace tbpay::pg {
 
 namespace {
 
-// The webhook's transition in one statement (one round trip), READ COMMITTED:
-//  candidate  the payment the callback names: by provider + transaction id, else (ZaloPay) by
-//             the order code taken from app_trans_id;
-//  target     that row, locked. Concurrent deliveries of one callback queue here; each sees
-//             the status the previous one committed. `at`, the transition's time, is the
-//             writer's clock ($9) but always after the transition it would follow (GREATEST
-//             skips NULLs): a callback that waited for the lock may carry an earlier clock
-//             reading than the one it waited for, and the relay publishes a payment's events
-//             in createdAt order;
-//  moved      the transition, only if the amount matches and the locked row's status is one
-//             the state machine lets move to the outcome ($6, from can_transition());
-//  event      the outbox row, only if it moved. Payload fields as core/event_payload.cpp.
-// The final SELECT tells the caller what happened; no row means no such payment.
-constexpr Statement kApply{"apply_callback", R"sql(
-WITH candidate AS (
-    SELECT id, 0 AS rank FROM payments
-     WHERE provider = $1::text AND "providerTransactionId" = $2::text
-    UNION ALL
-    SELECT id, 1 FROM payments
-     WHERE $3::text <> '' AND provider = $1::text AND "orderCode" = $3::text
-    ORDER BY rank
-    LIMIT 1
-),
-target AS (
-    SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider,
-           p."providerTransactionId", p.status,
-           GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
-                    p."cancelledAt" + interval '1 millisecond') AS at
-      FROM payments p
-     WHERE p.id = (SELECT id FROM candidate)
-       FOR UPDATE
-),
-moved AS (
-    UPDATE payments p
-       SET status = $5::"PaymentStatus",
-           "updatedAt" = t.at,
-           "completedAt" = CASE WHEN $5::"PaymentStatus" = 'COMPLETED' THEN t.at
-                                ELSE p."completedAt" END,
-           "failedAt" = CASE WHEN $5::"PaymentStatus" = 'FAILED' THEN t.at
-                             ELSE p."failedAt" END
-      FROM target t
-     WHERE p.id = t.id
-       AND p."amountCents" = $4::bigint
-       AND p.status = ANY ($6::"PaymentStatus"[])
-    RETURNING p.id
-),
-event AS (
-    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
-    SELECT $10::text, t.id, 'Payment', $11::text,
-           jsonb_build_object('order_code', t."orderCode",
-                              'payment_id', t.id,
-                              'amount_cents', t."amountCents",
-                              'currency', t.currency,
-                              'provider', t.provider,
-                              'transaction_id', t."providerTransactionId")
-           || CASE WHEN $7::text <> '' THEN jsonb_build_object('provider_reference', $7::text)
-                   ELSE '{}'::jsonb END
-           || CASE WHEN $5::"PaymentStatus" = 'FAILED'
-                   THEN jsonb_build_object('failed_at', to_char(t.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                           'reason', $8::text)
-                   ELSE jsonb_build_object('completed_at', to_char(t.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-              END
-           || CASE WHEN t.status <> 'PENDING' THEN jsonb_build_object('previous_status', t.status)
-                   ELSE '{}'::jsonb END,
-           t.at
-      FROM target t JOIN moved m ON m.id = t.id
-    RETURNING id
-)
-SELECT t.id, t."orderCode", t."amountCents", t.status, (SELECT count(*) FROM event) AS applied
-  FROM target t
-)sql"};
+constexpr Statement kApply{"apply_callback", kApplyCallbackSql};
 
 // Column lists in the order payment_from() / event_from() read them.
 constexpr Statement kCreate{"create_payment", R"sql(
@@ -136,18 +67,18 @@ Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request
   if (const char* field = unstorable_field(cb))
     return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
                                          " holds a NUL byte or invalid UTF-8: refused, not stored"};
-  const bool fallback = cb.provider == Provider::ZaloPay;
+  const bool zalopay = cb.provider == Provider::ZaloPay;
   // Not retried on a broken connection: the statement may have committed. The provider
   // retries on "unavailable" and then gets Duplicate, which is the truth.
   // A row lock held elsewhere (a long transaction of the core service, an operator's
   // SELECT ... FOR UPDATE) is waited for at most the URL's lock_timeout, then "retry".
-  auto rows =
-      pool_.run_lock_bounded(kApply,
-                {std::string(to_string(cb.provider)), cb.transaction_id,
-                 fallback ? cb.fallback_order_code : std::string(), std::to_string(cb.amount),
-                 std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
-                 cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
-                 std::string(event_type_for(cb.outcome))});
+  auto rows = pool_.run_lock_bounded(
+      kApply,
+      {std::string(to_string(cb.provider)), cb.transaction_id,
+       text_array(zalopay ? zalopay_order_codes(cb.transaction_id) : std::vector<std::string>()),
+       std::to_string(cb.amount), std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
+       cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
+       std::string(event_type_for(cb.outcome))});
   if (!rows) return rows.error();
   TransitionOutcome out;
   if (rows->size() == 0) return out;  // PaymentNotFound

@@ -1,6 +1,10 @@
 // The core service's schema, as its Prisma migration creates it (docs/database.md, "The database
 // contract"). We create it only on an empty database and never change an existing one.
+#include <map>
+#include <set>
+
 #include "store/postgres/stores.h"
+#include "store/schema_contract.h"
 
 namespace tbpay::pg {
 
@@ -72,6 +76,39 @@ SELECT i.indisvalid
  WHERE i.indexrelid = to_regclass('"payments_provider_providerTransactionId_idx"')
 )sql"};
 
+// indkey is 0-based: the index's first and second columns.
+constexpr Statement kProviderTransactionIndex{"provider_transaction_index", R"sql(
+SELECT c.relname::text
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_attribute a1 ON a1.attrelid = i.indrelid AND a1.attnum = i.indkey[0]
+  LEFT JOIN pg_attribute a2 ON a2.attrelid = i.indrelid AND a2.attnum = i.indkey[1]
+ WHERE i.indrelid = to_regclass('payments') AND i.indisvalid
+   AND (a1.attname = 'providerTransactionId'
+        OR (a1.attname = 'provider' AND a2.attname = 'providerTransactionId'))
+ ORDER BY 1
+ LIMIT 1
+)sql"};
+
+// The columns of both tables and the labels of both enums, as (kind, name, detail) rows.
+constexpr Statement kSchemaShape{"schema_shape", R"sql(
+SELECT 'column', c.relname || '.' || a.attname, t.typname::text
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_type t ON t.oid = a.atttypid
+ WHERE a.attrelid IN (to_regclass('payments'), to_regclass('outbox'))
+   AND a.attnum > 0 AND NOT a.attisdropped
+UNION ALL
+SELECT 'enum', t.typname || '.' || e.enumlabel, ''
+  FROM pg_enum e
+  JOIN pg_type t ON t.oid = e.enumtypid
+ WHERE e.enumtypid IN (to_regtype('"PaymentStatus"'), to_regtype('"Currency"'))
+UNION ALL
+SELECT 'table', 'payments', '' WHERE to_regclass('payments') IS NOT NULL
+UNION ALL
+SELECT 'table', 'outbox', '' WHERE to_regclass('outbox') IS NOT NULL
+)sql"};
+
 // CONCURRENTLY: on the core service's live table a plain CREATE INDEX would block every
 // payment write while it builds.
 constexpr const char* kCreateLookupIndex = R"sql(
@@ -131,6 +168,48 @@ Result<MigrateReport> PgSchemaStore::create_lookup_index() {
   if (auto r = c->run(kCreateLookupIndex); !r) return r.error();
   return MigrateReport{true, std::string("created index ") + kLookupIndex +
                                  " on payments (provider, \"providerTransactionId\")"};
+}
+
+Result<std::vector<std::string>> PgSchemaStore::schema_problems() {
+  auto rows = pool_.run(kSchemaShape, {}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  std::map<std::string, std::string> columns;
+  std::set<std::string> tables, labels;
+  for (int i = 0; i < rows->size(); ++i) {
+    const std::string kind = rows->text(i, 0);
+    if (kind == "column")
+      columns[rows->text(i, 1)] = rows->text(i, 2);
+    else if (kind == "enum")
+      labels.insert(rows->text(i, 1));
+    else
+      tables.insert(rows->text(i, 1));
+  }
+  std::vector<std::string> problems;
+  for (const char* table : {"payments", "outbox"})
+    if (!tables.contains(table)) problems.push_back(std::string("no table ") + table);
+  for (const auto& c : kContractColumns) {
+    if (!tables.contains(std::string(c.table))) continue;
+    const std::string name = std::string(c.table) + "." + std::string(c.column);
+    const auto found = columns.find(name);
+    if (found == columns.end())
+      problems.push_back("no column " + name);
+    else if (found->second != c.pg_type)
+      problems.push_back(name + " is " + found->second + ", not " + std::string(c.pg_type));
+  }
+  for (const auto& e : kContractEnumValues) {
+    const std::string name = std::string(e.type) + "." + std::string(e.value);
+    if (!labels.contains(name))
+      problems.push_back("enum \"" + std::string(e.type) + "\" has no value " +
+                         std::string(e.value));
+  }
+  return problems;
+}
+
+Result<std::optional<std::string>> PgSchemaStore::provider_transaction_index() {
+  auto rows = pool_.run(kProviderTransactionIndex, {}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(rows->text(0, 0));
 }
 
 }  // namespace tbpay::pg

@@ -18,6 +18,7 @@ WITH win AS (
     SELECT id, "aggregateId", "createdAt"
       FROM outbox
      WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+       AND "createdAt" >= ?5
      ORDER BY "createdAt", id
      LIMIT ?2
 ),
@@ -54,13 +55,32 @@ DELETE FROM outbox
                LIMIT ?2)
 )sql";
 
+constexpr const char* kNormalize = R"sql(
+UPDATE outbox
+   SET published = true
+ WHERE id IN (SELECT id
+                FROM outbox
+               WHERE published = false AND "publishedAt" IS NOT NULL
+               ORDER BY "createdAt"
+               LIMIT ?1)
+)sql";
+
+constexpr const char* kOldestPending = R"sql(
+SELECT "createdAt"
+  FROM outbox
+ WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+ ORDER BY "createdAt"
+ LIMIT 1
+)sql";
+
 constexpr const char* kStats = R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published),
+       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < ?1),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= ?1),
        min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < ?1)
+                                  AND "retryCount" < ?1),
+       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
 )sql";
 
@@ -152,11 +172,33 @@ Result<std::unique_ptr<OutboxClaim>> LiteOutboxStore::claim_batch(const ClaimOpt
   q.bind(1, std::int64_t{options.max_retries})
       .bind(2, window)
       .bind(3, json_array(options.exclude_ids))
-      .bind(4, static_cast<std::int64_t>(options.limit));
+      .bind(4, static_cast<std::int64_t>(options.limit))
+      .bind(5, options.created_from ? to_sql_timestamp(*options.created_from) : std::string());
   auto events = events_of(q);
   if (!events) return events.error();
   return std::unique_ptr<OutboxClaim>(
       std::make_unique<LiteClaim>(pool_, std::move(events).value(), options.max_retries));
+}
+
+Result<std::size_t> LiteOutboxStore::normalize_published(std::size_t chunk) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kNormalize);
+  q.bind(1, static_cast<std::int64_t>(chunk));
+  return q.run();
+}
+
+Result<std::optional<Timestamp>> LiteOutboxStore::oldest_pending(int max_retries) {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kOldestPending);
+  q.bind(1, std::int64_t{max_retries});
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Timestamp>();
+  auto at = parse_timestamp(q.text(0));
+  if (!at) return internal_error("unreadable createdAt '" + q.text(0) + "'");
+  return std::optional<Timestamp>(*at);
 }
 
 Result<std::size_t> LiteOutboxStore::delete_published_before(Timestamp cutoff, std::size_t chunk) {
@@ -179,6 +221,7 @@ Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
   s.published = q.integer(1);
   s.pending = q.integer(2);
   s.dead = q.integer(3);
+  s.published_at_only = q.integer(5);
   if (auto oldest = q.optional_text(4)) {
     if (auto t = parse_timestamp(*oldest))
       s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);

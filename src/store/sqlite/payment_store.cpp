@@ -19,12 +19,17 @@ SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionI
  LIMIT 1
 )sql";
 
-constexpr const char* kFindByProviderOrderCode = R"sql(
+// ZaloPay: through the unique index on "orderCode" (see zalopay_order_codes()): ?3 the order
+// codes app_trans_id ?2 can name, ?4 the first of them.
+constexpr const char* kFindZaloPay = R"sql(
 SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
        "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
        "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
   FROM payments
- WHERE provider = ?1 AND "orderCode" = ?2
+ WHERE "orderCode" IN (SELECT value FROM json_each(?3)) AND provider = ?1
+   AND ("providerTransactionId" = ?2 OR "orderCode" = ?4)
+ ORDER BY "providerTransactionId" = ?2 DESC
+ LIMIT 1
 )sql";
 
 constexpr const char* kFindByOrderCode = R"sql(
@@ -163,14 +168,15 @@ Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& reque
 
   const std::string provider(to_string(cb.provider));
   Result<std::optional<Payment>> found = std::optional<Payment>();
-  {
+  if (const auto codes = cb.provider == Provider::ZaloPay ? zalopay_order_codes(cb.transaction_id)
+                                                          : std::vector<std::string>();
+      !codes.empty()) {
+    Query q(db->get(), kFindZaloPay);
+    q.bind(1, provider).bind(2, cb.transaction_id).bind(3, json_array(codes)).bind(4, codes[0]);
+    found = find_one(q);
+  } else {
     Query q(db->get(), kFindByTransaction);
     q.bind(1, provider).bind(2, cb.transaction_id);
-    found = find_one(q);
-  }
-  if (found && !*found && cb.provider == Provider::ZaloPay && !cb.fallback_order_code.empty()) {
-    Query q(db->get(), kFindByProviderOrderCode);
-    q.bind(1, provider).bind(2, cb.fallback_order_code);
     found = find_one(q);
   }
   if (!found) return found.error();

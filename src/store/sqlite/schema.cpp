@@ -1,5 +1,8 @@
 // The tables of docs/database.md with SQLite types: TEXT timestamps 'YYYY-MM-DD HH:MM:SS.mmm' (UTC,
 // which sort and compare as text), TEXT JSON, enums as CHECK constraints, the same index names.
+#include <set>
+
+#include "store/schema_contract.h"
 #include "store/sqlite/stores.h"
 
 namespace tbpay::lite {
@@ -59,6 +62,19 @@ SELECT count(*) FROM sqlite_master
  WHERE type = 'index' AND name = 'payments_provider_providerTransactionId_idx'
 )sql";
 
+constexpr const char* kProviderTransactionIndex = R"sql(
+SELECT il.name
+  FROM pragma_index_list('payments') il
+ WHERE EXISTS (SELECT 1 FROM pragma_index_info(il.name) c
+                WHERE c.seqno = 0 AND c.name = 'providerTransactionId')
+    OR (EXISTS (SELECT 1 FROM pragma_index_info(il.name) c
+                 WHERE c.seqno = 0 AND c.name = 'provider')
+        AND EXISTS (SELECT 1 FROM pragma_index_info(il.name) c
+                     WHERE c.seqno = 1 AND c.name = 'providerTransactionId'))
+ ORDER BY 1
+ LIMIT 1
+)sql";
+
 constexpr const char* kCreateLookupIndex = R"sql(
 CREATE INDEX IF NOT EXISTS "payments_provider_providerTransactionId_idx"
     ON "payments"("provider", "providerTransactionId")
@@ -107,6 +123,44 @@ Result<MigrateReport> LiteSchemaStore::create_lookup_index() {
   return MigrateReport{true,
                        "created index payments_provider_providerTransactionId_idx on payments "
                        "(provider, \"providerTransactionId\")"};
+}
+
+Result<std::vector<std::string>> LiteSchemaStore::schema_problems() {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  std::set<std::string> tables, columns;
+  {
+    Query q(db->get(), R"sql(
+      SELECT m.name, c.name
+        FROM sqlite_master m LEFT JOIN pragma_table_info(m.name) c
+       WHERE m.type = 'table' AND m.name IN ('payments', 'outbox'))sql");
+    for (;;) {
+      auto row = q.step();
+      if (!row) return row.error();
+      if (!*row) break;
+      tables.insert(q.text(0));
+      if (!q.null(1)) columns.insert(q.text(0) + "." + q.text(1));
+    }
+  }
+  std::vector<std::string> problems;
+  for (const char* table : {"payments", "outbox"})
+    if (!tables.contains(table)) problems.push_back(std::string("no table ") + table);
+  for (const auto& c : kContractColumns) {
+    const std::string name = std::string(c.table) + "." + std::string(c.column);
+    if (tables.contains(std::string(c.table)) && !columns.contains(name))
+      problems.push_back("no column " + name);
+  }
+  return problems;
+}
+
+Result<std::optional<std::string>> LiteSchemaStore::provider_transaction_index() {
+  auto db = pool_.acquire();
+  if (!db) return db.error();
+  Query q(db->get(), kProviderTransactionIndex);
+  auto row = q.step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(q.text(0));
 }
 
 }  // namespace tbpay::lite

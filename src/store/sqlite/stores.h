@@ -25,6 +25,8 @@ class LiteOutboxStore final : public OutboxStore {
  public:
   explicit LiteOutboxStore(Pool& pool) : pool_(pool) {}
   Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) override;
+  Result<std::size_t> normalize_published(std::size_t chunk) override;
+  Result<std::optional<Timestamp>> oldest_pending(int max_retries) override;
   Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) override;
   Result<OutboxStats> stats(Timestamp now, int max_retries) override;
   Result<std::vector<OutboxEvent>> dead_events(int max_retries, std::size_t limit) override;
@@ -39,6 +41,8 @@ class LiteSchemaStore final : public SchemaStore {
   explicit LiteSchemaStore(Pool& pool) : pool_(pool) {}
   Result<MigrateReport> migrate() override;
   Result<MigrateReport> create_lookup_index() override;
+  Result<std::optional<std::string>> provider_transaction_index() override;
+  Result<std::vector<std::string>> schema_problems() override;
 
  private:
   Pool& pool_;

@@ -1,0 +1,135 @@
+// A ZaloPay callback finds its payment through the unique index on "orderCode", on the core
+// service's schema exactly as its migrations leave it: no index on "providerTransactionId".
+// Without that, every callback read the whole payments table (28 callbacks/s at 520,000
+// payments).
+//
+// The test asks PostgreSQL itself: EXPLAIN ANALYZE of the very statement tbpay prepares (rolled
+// back), as custom plans and then as the generic plan PostgreSQL switches to after five
+// executions, and looks at every scan of payments that ran.
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "store/postgres/apply_callback_sql.h"
+#include "support/test_database.h"
+
+namespace tbpay::test {
+namespace {
+
+constexpr int kPayments = 20000;  // per provider
+
+struct Scan {
+  std::string node;
+  std::string index;
+  long long read = 0;  // rows returned + rows removed by a filter, over all loops
+};
+
+// The scans of payments that ran (a branch cut by its one-time filter shows no loops).
+void collect_scans(const nlohmann::json& plan, std::vector<Scan>& out) {
+  const long long loops = plan.value("Actual Loops", 0LL);
+  const bool on_payments = plan.value("Relation Name", "") == "payments" ||
+                           plan.value("Index Name", "").starts_with("payments_");
+  if (on_payments && loops > 0) {
+    out.push_back({plan.value("Node Type", ""), plan.value("Index Name", ""),
+                   (plan.value("Actual Rows", 0LL) + plan.value("Rows Removed by Filter", 0LL) +
+                    plan.value("Rows Removed by Index Recheck", 0LL)) *
+                       loops});
+  }
+  if (plan.contains("Plans"))
+    for (const auto& child : plan["Plans"]) collect_scans(child, out);
+}
+
+class ApplyCallbackPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<PgTestDatabase>();
+    db_->create_core_service_schema();
+    // ZaloPay payments (providerTransactionId yymmdd_<orderCode>) and PayOS ones.
+    db_->exec(R"sql(
+      INSERT INTO payments (id, "orderCode", "amountCents", currency, provider,
+                            "providerTransactionId", "idempotencyKey", "redirectUrl", "paymentUrl",
+                            status, "updatedAt")
+      SELECT 'zp-' || g, 'TB_ZP_' || g, 150000, 'VND'::"Currency", 'ZALOPAY', '251213_TB_ZP_' || g,
+             'idem-zp-' || g, 'https://r', 'https://p', 'PENDING'::"PaymentStatus", now()
+        FROM generate_series(1, $1::integer) g
+      UNION ALL
+      SELECT 'po-' || g, 'TB-PO-' || g, 150000, 'VND'::"Currency", 'PAYOS', md5('link' || g),
+             'idem-po-' || g, 'https://r', 'https://p', 'PENDING'::"PaymentStatus", now()
+        FROM generate_series(1, $1::integer) g)sql",
+              {std::to_string(kPayments)});
+    db_->exec("ANALYZE payments");
+    db_->exec(std::string("PREPARE plan_apply AS ") + pg::kApplyCallbackSql);
+  }
+
+  // EXPLAIN ANALYZE of one callback, rolled back. Returns the scans of payments that ran and
+  // the number of rows the statement returned (1: the payment was found).
+  std::pair<std::vector<Scan>, long long> explain(const std::string& provider,
+                                                  const std::string& transaction_id,
+                                                  const std::string& order_codes) {
+    db_->exec("BEGIN");
+    // The values are the test's own (no quotes in them).
+    const auto rows = db_->query("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_apply('" + provider +
+                                 "', '" + transaction_id + "', '" + order_codes +
+                                 "', 150000, 'COMPLETED', '{PENDING}', '', '', "
+                                 "'2025-12-13 06:00:00', 'event-1', 'PAYMENT_COMPLETED')");
+    db_->exec("ROLLBACK");
+    EXPECT_EQ(rows.size(), 1u);
+    const auto plan = nlohmann::json::parse(rows.at(0).at(0).value())[0]["Plan"];
+    std::vector<Scan> scans;
+    collect_scans(plan, scans);
+    return {std::move(scans), plan.value("Actual Rows", 0LL)};
+  }
+
+  std::unique_ptr<PgTestDatabase> db_;
+};
+
+TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackReadsThePaymentThroughTheOrderCodeIndex) {
+  ASSERT_TRUE(db_->query(R"(SELECT 1 FROM pg_indexes WHERE tablename = 'payments'
+                              AND indexdef LIKE '%providerTransactionId%')")
+                  .empty())
+      << "the core service's schema has no index on providerTransactionId";
+  // Six runs: five custom plans, then the generic plan PostgreSQL caches.
+  for (int i = 1; i <= 6; ++i) {
+    const std::string order = "TB_ZP_" + std::to_string(i * 1000);
+    const auto [scans, found] = explain("ZALOPAY", "251213_" + order,
+                                        "{" + order + ",ZP_" + std::to_string(i * 1000) + "}");
+    EXPECT_EQ(found, 1) << "the payment is found";
+    ASSERT_FALSE(scans.empty());
+    for (const auto& scan : scans) {
+      EXPECT_NE(scan.node, "Seq Scan") << "run " << i << " read the whole payments table";
+      EXPECT_LE(scan.read, 4) << scan.node << " " << scan.index << " read " << scan.read
+                              << " rows of " << 2 * kPayments << " payments (run " << i << ")";
+    }
+  }
+}
+
+TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackMatchedByItsOrderCodeAloneAlsoReadsOnlyTheIndex) {
+  // The core service stored another app_trans_id (e.g. created just before midnight).
+  const auto [scans, found] = explain("ZALOPAY", "251214_TB_ZP_77", "{TB_ZP_77,ZP_77}");
+  EXPECT_EQ(found, 1);
+  for (const auto& scan : scans) {
+    EXPECT_NE(scan.node, "Seq Scan");
+    EXPECT_LE(scan.read, 4) << scan.node << " " << scan.index;
+  }
+}
+
+// Why `serve` and the Lambda functions raise an alert without the lookup index: a PayOS
+// webhook can only be matched by paymentLinkId.
+TEST_F(ApplyCallbackPlanTest, PayOSWebhookReadsTheWholeTableUntilTheLookupIndexExists) {
+  const auto before = explain("PAYOS", db_->scalar(R"(SELECT md5('link' || 5))"), "{}");
+  EXPECT_EQ(before.second, 1);
+  long long read = 0;
+  for (const auto& scan : before.first) read += scan.read;
+  EXPECT_GE(read, kPayments) << "without an index every PayOS webhook reads the table";
+
+  auto store = db_->open();
+  ASSERT_TRUE(store->schema().create_lookup_index());
+  db_->exec("ANALYZE payments");
+  const auto after = explain("PAYOS", db_->scalar(R"(SELECT md5('link' || 6))"), "{}");
+  EXPECT_EQ(after.second, 1);
+  for (const auto& scan : after.first) EXPECT_LE(scan.read, 4) << scan.node << " " << scan.index;
+}
+
+}  // namespace
+}  // namespace tbpay::test
