@@ -14,11 +14,8 @@ namespace tbpay::cli {
 
 namespace {
 
-// Exit codes: 0 done (provider trouble is counted in "errors", not a failure of the run);
-// 1 the database could not be read; 2 bad options or setup.
-constexpr int kStoreFailed = 1;
-constexpr int kSetupFailed = 2;
-
+// Exit codes as every command's (commands.h): provider trouble is counted in "errors", not a
+// failure of the run; 1 is the database that could not be read.
 struct ReconcileArgs {
   std::string older_than, younger_than, every;
   std::size_t limit = 10'000;
@@ -41,8 +38,7 @@ int reconcile(const ReconcileArgs& args) {
   auto younger = duration_arg("--younger-than", args.younger_than);
   auto every = duration_arg("--every", args.every);
 
-  auto ctx = make_context_from_env();
-  ctx->log = Logger(parse_log_level(ctx->config.log_level), "/dev/stderr");
+  auto ctx = job_context();
   options = ReconcileOptions::from(ctx->config.reconcile);
   if (older) options.older_than = *older;
   if (younger) options.younger_than = *younger;
@@ -50,8 +46,7 @@ int reconcile(const ReconcileArgs& args) {
   options.limit = args.limit;
   options.dry_run = args.dry_run;
   if (options.younger_than <= options.older_than) {
-    std::fprintf(stderr, "tbpay: --younger-than must be longer than --older-than\n");
-    return kSetupFailed;
+    return fail("reconcile", "--younger-than must be longer than --older-than", kBadSetup);
   }
 
   using Clock = std::chrono::steady_clock;
@@ -68,11 +63,8 @@ int reconcile(const ReconcileArgs& args) {
                  seconds > 0 ? static_cast<double>(r.checked) / seconds : 0.0);
   });
   const ReconcileReport report = reconciler.run(options);
+  if (report.store_error) return fail("reconcile", *report.store_error);
   std::cout << to_json(report).dump() << std::endl;
-  if (report.store_error) {
-    std::fprintf(stderr, "tbpay: %s\n", report.store_error->c_str());
-    return kStoreFailed;
-  }
   return 0;
 }
 

@@ -114,7 +114,7 @@ Result<Config, std::string> load_config(const EnvLookup& env) {
   c.log_level = lower(env("LOG_LEVEL").value_or("info"));
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error" && c.log_level != "trace")
-    return std::string("LOG_LEVEL must be debug, info, warn or error, got '" + c.log_level + "'");
+    return std::string("LOG_LEVEL must be trace, debug, info, warn or error, got '" + c.log_level + "'");
 
   c.database_url = get("DATABASE_URL");
   if (auto scheme = url_scheme(c.database_url); scheme && *scheme != "postgresql" &&

@@ -310,6 +310,21 @@ TEST_P(ReconcileTest, AQueryZaloPayRefusesWithAWrongKeyFailsNoPayment) {
   EXPECT_NE(run.err.find("ZALOPAY_KEY1"), std::string::npos) << run.err;
 }
 
+TEST_P(ReconcileTest, ADatabaseThatCannotBeReadIsAnErrorOnStderrAndNothingOnStdout) {
+  // A port nothing listens on: the run cannot read the stale payments.
+  std::string closed;
+  {
+    FakeProviderApi gone({});
+    closed = gone.url().substr(std::string("http://").size());
+  }
+  const Finished run =
+      reconcile({}, {"DATABASE_URL=postgresql://tbpay@" + closed + "/none?connect_timeout=5"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_EQ(run.out, "") << "a failed run prints no summary";
+  EXPECT_NE(run.err.find("tbpay reconcile: "), std::string::npos) << run.err;
+  EXPECT_EQ(fake->requests(), 0);
+}
+
 TEST_P(ReconcileTest, DryRunAsksAndReportsButChangesNothing) {
   fake->set(seed("TB-D1", Provider::ZaloPay), answer(Kind::Paid));
   fake->set(seed("TB-D2", Provider::PayOS), answer(Kind::Failed));

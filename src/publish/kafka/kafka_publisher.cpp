@@ -13,20 +13,6 @@ using std::chrono::milliseconds;
 // How long to wait for the reports of messages purged at the end of the wait.
 constexpr milliseconds kPurgeGrace{2'000};
 
-const char* mechanism_name(SaslMechanism m) {
-  switch (m) {
-    case SaslMechanism::Plain:
-      return "PLAIN";
-    case SaslMechanism::ScramSha256:
-      return "SCRAM-SHA-256";
-    case SaslMechanism::ScramSha512:
-      return "SCRAM-SHA-512";
-    case SaslMechanism::None:
-      break;
-  }
-  return "";
-}
-
 void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
@@ -58,6 +44,36 @@ milliseconds left_until(Clock::time_point deadline) {
 }
 
 }  // namespace
+
+const char* mechanism_name(SaslMechanism m) {
+  switch (m) {
+    case SaslMechanism::Plain:
+      return "PLAIN";
+    case SaslMechanism::ScramSha256:
+      return "SCRAM-SHA-256";
+    case SaslMechanism::ScramSha512:
+      return "SCRAM-SHA-512";
+    case SaslMechanism::None:
+      break;
+  }
+  return "";
+}
+
+std::vector<std::pair<std::string, std::string>> connection_properties(
+    const ProducerSettings& settings) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const bool sasl = settings.sasl != SaslMechanism::None;
+  if (settings.ssl || sasl)
+    out.emplace_back("security.protocol",
+                     settings.ssl ? (sasl ? "SASL_SSL" : "SSL") : "SASL_PLAINTEXT");
+  if (sasl) {
+    out.emplace_back("sasl.mechanisms", mechanism_name(settings.sasl));
+    out.emplace_back("sasl.username", settings.username);
+    out.emplace_back("sasl.password", settings.password);
+  }
+  out.insert(out.end(), settings.extra.begin(), settings.extra.end());
+  return out;
+}
 
 ProducerSettings producer_settings(const KafkaSettings& kafka, std::string bootstrap_servers) {
   ProducerSettings s;
@@ -129,17 +145,7 @@ rd_kafka_t* KafkaPublisher::producer() {
   set(conf.get(), "log_level", "4");
   // Small requests go out at once (Nagle would hold them for the previous one's ACK).
   set(conf.get(), "socket.nagle.disable", "true");
-  const bool sasl = settings_.sasl != SaslMechanism::None;
-  if (settings_.ssl || sasl) {
-    set(conf.get(), "security.protocol",
-        settings_.ssl ? (sasl ? "SASL_SSL" : "SSL") : "SASL_PLAINTEXT");
-  }
-  if (sasl) {
-    set(conf.get(), "sasl.mechanisms", mechanism_name(settings_.sasl));
-    set(conf.get(), "sasl.username", settings_.username);
-    set(conf.get(), "sasl.password", settings_.password);
-  }
-  for (const auto& [name, value] : settings_.extra) set(conf.get(), name, value);
+  for (const auto& [name, value] : connection_properties(settings_)) set(conf.get(), name, value);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery_report);
   rd_kafka_conf_set_error_cb(conf.get(), on_error);
   rd_kafka_conf_set_log_cb(conf.get(), on_log);

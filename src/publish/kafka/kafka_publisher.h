@@ -39,6 +39,13 @@ struct ProducerSettings {
 // Settings from the environment's KAFKA_* variables, for the given bootstrap servers.
 ProducerSettings producer_settings(const KafkaSettings& kafka, std::string bootstrap_servers);
 
+// How a client reaches the brokers, as librdkafka properties: security.protocol, the SASL
+// mechanism and credentials, then `extra`. The producer and `tbpay doctor`'s probe both connect
+// with exactly these.
+std::vector<std::pair<std::string, std::string>> connection_properties(
+    const ProducerSettings& settings);
+const char* mechanism_name(SaslMechanism m);
+
 // A bad producer property (unknown SASL mechanism for this librdkafka build, ...).
 struct ProducerConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -6,20 +6,6 @@ namespace tbpay::kafka {
 
 namespace {
 
-const char* mechanism(SaslMechanism m) {
-  switch (m) {
-    case SaslMechanism::Plain:
-      return "PLAIN";
-    case SaslMechanism::ScramSha256:
-      return "SCRAM-SHA-256";
-    case SaslMechanism::ScramSha512:
-      return "SCRAM-SHA-512";
-    case SaslMechanism::None:
-      break;
-  }
-  return "";
-}
-
 std::vector<std::string> split_brokers(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream in(list);
@@ -41,14 +27,7 @@ BrokerAnswer ask(const ProducerSettings& settings, const std::string& broker,
   std::vector<std::pair<std::string, std::string>> properties = {{"bootstrap.servers", broker},
                                                                  {"client.id", "tbpay-doctor"}};
   const bool sasl = settings.sasl != SaslMechanism::None;
-  if (settings.ssl || sasl)
-    properties.emplace_back("security.protocol",
-                            settings.ssl ? (sasl ? "SASL_SSL" : "SSL") : "SASL_PLAINTEXT");
-  if (sasl) {
-    properties.emplace_back("sasl.mechanisms", mechanism(settings.sasl));
-    properties.emplace_back("sasl.username", settings.username);
-    properties.emplace_back("sasl.password", settings.password);
-  }
+  for (auto& property : connection_properties(settings)) properties.push_back(std::move(property));
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err, sizeof err) !=
         RD_KAFKA_CONF_OK) {
@@ -71,7 +50,7 @@ BrokerAnswer ask(const ProducerSettings& settings, const std::string& broker,
     answer.detail = std::string("no answer to a metadata request within ") +
                     std::to_string(timeout.count()) + " ms: " + rd_kafka_err2str(result) +
                     (settings.ssl ? " (TLS on)" : " (TLS off)") +
-                    (sasl ? std::string(", SASL ") + mechanism(settings.sasl) : "");
+                    (sasl ? std::string(", SASL ") + mechanism_name(settings.sasl) : "");
     return answer;
   }
   int known = 0;
@@ -83,7 +62,7 @@ BrokerAnswer ask(const ProducerSettings& settings, const std::string& broker,
   answer.ok = true;
   answer.detail = "answered: " + std::to_string(metadata->broker_cnt) + " brokers, " +
                   std::to_string(known) + " topics" + (settings.ssl ? ", TLS" : "") +
-                  (sasl ? std::string(", SASL ") + mechanism(settings.sasl) : "");
+                  (sasl ? std::string(", SASL ") + mechanism_name(settings.sasl) : "");
   rd_kafka_metadata_destroy(metadata);
   return answer;
 }
