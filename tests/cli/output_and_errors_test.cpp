@@ -90,7 +90,7 @@ TEST(CliErrors, LambdaReportsABadHandlerBeforeTheMissingRuntimeApi) {
   EXPECT_EQ(bad.exit, 2);
   EXPECT_TRUE(has(bad.err,
                   "unknown handler 'nope' (one of webhook, outbox-processor, "
-                  "outbox-cleanup)"))
+                  "outbox-cleanup, reconciler)"))
       << bad.err;
   EXPECT_FALSE(has(bad.err, "AWS_LAMBDA_RUNTIME_API")) << bad.err;
   EXPECT_TRUE(has(from_env.err, "unknown handler 'nope'")) << from_env.err;

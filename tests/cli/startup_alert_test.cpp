@@ -114,7 +114,8 @@ class StartupAlert : public ::testing::Test {
     return {{"serve", serve()},
             {"webhook", lambda("webhook")},
             {"outbox-processor", lambda("outbox-processor")},
-            {"outbox-cleanup", lambda("outbox-cleanup")}};
+            {"outbox-cleanup", lambda("outbox-cleanup")},
+            {"reconciler", lambda("reconciler")}};
   }
 
   PgTestDatabase db_;

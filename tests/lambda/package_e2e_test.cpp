@@ -352,7 +352,8 @@ TEST(LambdaCommand, RefusesToStartWithoutTheRuntimeApiAndListsItsHandlers) {
   std::ifstream listed(out);
   std::vector<std::string> names;
   for (std::string line; std::getline(listed, line);) names.push_back(line);
-  EXPECT_EQ(names, (std::vector<std::string>{"webhook", "outbox-processor", "outbox-cleanup"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"webhook", "outbox-processor", "outbox-cleanup",
+                                               "reconciler"}));
   fs::remove(out);
 }
 
