@@ -17,11 +17,14 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 # shellcheck source=lib/local-servers.sh
 . "$(dirname "$0")/lib/local-servers.sh"
 
-# Starts the cluster in DIR on PORT. Tests want speed, not durability; max_connections covers
-# parallel test suites.
+# Starts the cluster in DIR on PORT. Tests want speed, not durability (PG_DURABLE=1 keeps
+# PostgreSQL's own durable defaults, for throughput figures); max_connections covers parallel
+# test suites.
 start_server() {
+  local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && speed=""
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 $speed -c max_connections=300" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
