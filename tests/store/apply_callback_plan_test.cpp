@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/apply_callback_sql.h"
+#include "store/postgres/connection.h"
 #include "support/test_database.h"
 
 namespace tbpay::test {
@@ -129,6 +130,34 @@ TEST_F(ApplyCallbackPlanTest, PayOSWebhookReadsTheWholeTableUntilTheLookupIndexE
   const auto after = explain("PAYOS", db_->scalar(R"(SELECT md5('link' || 6))"), "{}");
   EXPECT_EQ(after.second, 1);
   for (const auto& scan : after.first) EXPECT_LE(scan.read, 4) << scan.node << " " << scan.index;
+}
+
+TEST_F(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingPlannedAnew) {
+  // As the store runs the statement: prepared on a pooled connection, with its lock bound. On
+  // this schema a custom plan looks far cheaper than the generic one (whose PayOS branch is
+  // costed as a scan of the table, though it never runs), so PostgreSQL left to itself plans
+  // every callback anew, which cost a third of the callbacks' throughput.
+  pg::Pool pool(db_->url(), 1);
+  auto conn = pool.acquire();
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  const pg::Statement apply{"apply_callback", pg::kApplyCallbackSql};
+  for (int i = 1; i <= 8; ++i) {
+    const std::string code = "TB_ZP_" + std::to_string(i);
+    auto rows = (*conn)->run_waiting_for_locks_at_most(
+        apply,
+        {"ZALOPAY", "251213_" + code, "{" + code + "}", "150000", "COMPLETED", "{PENDING}", "", "",
+         "2025-12-13 06:00:00", "event-" + std::to_string(i), "PAYMENT_COMPLETED"},
+        std::chrono::seconds(5));
+    ASSERT_TRUE(rows.ok()) << rows.error().message;
+    ASSERT_EQ(rows->size(), 1);
+  }
+  auto plans = (*conn)->run(
+      "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+      "WHERE name = 'apply_callback'");
+  ASSERT_TRUE(plans.ok()) << plans.error().message;
+  ASSERT_EQ(plans->size(), 1);
+  EXPECT_EQ(plans->integer(0, 1), 0) << "custom plans";
+  EXPECT_EQ(plans->integer(0, 0), 8) << "generic plans";
 }
 
 }  // namespace
