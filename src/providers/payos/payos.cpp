@@ -205,29 +205,15 @@ bool append_json_text(std::string& out, const json& v, int depth_left) {
   return true;
 }
 
-// One value of `data` as the signed string holds it. False when nested deeper than `max_depth`.
+// One value of `data` as the signed string holds it: a string as it is, null as nothing, and
+// anything else as its JSON text. False when nested deeper than `max_depth`.
 bool append_value(std::string& out, const json& v, int max_depth) {
-  switch (v.type()) {
-    case json::value_t::string:
-      out.append(v.get_ref<const std::string&>());
-      return true;
-    case json::value_t::boolean:
-      out.append(v.get<bool>() ? "true" : "false");
-      return true;
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      append_number(out, v);
-      return true;
-    case json::value_t::object:
-    case json::value_t::array:
-      return append_json_text(out, v, max_depth);
-    case json::value_t::null:
-    case json::value_t::binary:
-    case json::value_t::discarded:
-      return true;
+  if (v.is_string()) {
+    out.append(v.get_ref<const std::string&>());
+    return true;
   }
-  return true;
+  if (v.is_null() || v.is_binary() || v.is_discarded()) return true;
+  return append_json_text(out, v, max_depth);
 }
 
 std::optional<std::string> canonical_data(const json& data, int max_depth) {
