@@ -1,5 +1,8 @@
 #include "core/payment.h"
 
+#include <algorithm>
+#include <chrono>
+
 namespace tbpay {
 
 std::string_view to_string(PaymentStatus s) {
@@ -30,6 +33,54 @@ std::vector<std::string> zalopay_order_codes(std::string_view app_trans_id) {
        sep = app_trans_id.find('_', sep + 1))
     codes.emplace_back(app_trans_id.substr(sep + 1));
   return codes;
+}
+
+std::string zalopay_fallback_order_code(std::string_view app_trans_id) {
+  auto codes = zalopay_order_codes(app_trans_id);
+  return codes.empty() ? std::string() : std::move(codes.front());
+}
+
+const Payment* payment_named_by(const PaymentCallback& callback,
+                                std::span<const Payment> candidates) {
+  const std::string fallback = callback.provider == Provider::ZaloPay
+                                   ? zalopay_fallback_order_code(callback.transaction_id)
+                                   : std::string();
+  const Payment* by_order_code = nullptr;
+  for (const Payment& p : candidates) {
+    if (p.provider != callback.provider) continue;
+    if (p.provider_transaction_id == callback.transaction_id) return &p;
+    if (!fallback.empty() && p.order_code == fallback && !by_order_code) by_order_code = &p;
+  }
+  return by_order_code;
+}
+
+TransitionResult decide_transition(PaymentStatus status, std::int64_t amount_cents,
+                                   const PaymentCallback& callback) {
+  if (amount_cents != callback.amount) return TransitionResult::AmountMismatch;
+  if (!can_transition(status, callback.outcome)) return TransitionResult::Duplicate;
+  return TransitionResult::Applied;
+}
+
+Timestamp transition_time(const Payment& payment, Timestamp clock) {
+  for (const auto& earlier : {payment.failed_at, payment.cancelled_at})
+    if (earlier) clock = std::max(clock, *earlier + std::chrono::milliseconds(1));
+  return clock;
+}
+
+TransitionOutcome transition_outcome(std::string payment_id, std::string order_code,
+                                     PaymentStatus status, std::int64_t amount_cents,
+                                     const TransitionRequest& request) {
+  TransitionOutcome out;
+  out.result = decide_transition(status, amount_cents, request.callback);
+  out.payment_id = std::move(payment_id);
+  out.order_code = std::move(order_code);
+  out.expected_amount = amount_cents;
+  out.previous_status = out.status = status;
+  if (out.result == TransitionResult::Applied) {
+    out.status = request.callback.outcome;
+    out.event_id = request.event_id;
+  }
+  return out;
 }
 
 std::optional<Provider> parse_provider(std::string_view s) {

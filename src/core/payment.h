@@ -2,6 +2,7 @@
 // The payment domain: statuses, providers, the state machine and the events it emits.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,10 +67,20 @@ bool storable_text(std::string_view text);
 const char* unstorable_field(const PaymentCallback& callback);
 // The order codes a ZaloPay app_trans_id (`yymmdd_<orderCode>`) can name: the text after each
 // '_', the text after the first one first (order codes may contain '_'); at most 8. The stores
-// find a ZaloPay payment through these and the unique index on "orderCode", which the core
-// service's schema always has, then apply the matching rule to what they found: the payment
-// whose providerTransactionId equals app_trans_id, else the one whose orderCode is the first.
+// find a ZaloPay payment through these and the index on "orderCode", which the core service's
+// schema always has, then pick among what they found with payment_named_by().
 std::vector<std::string> zalopay_order_codes(std::string_view app_trans_id);
+// The order code a ZaloPay app_trans_id names when no payment carries it as its
+// providerTransactionId: the text after its first '_' ("" when there is none).
+std::string zalopay_fallback_order_code(std::string_view app_trans_id);
+
+// The payment a callback names among `candidates` (the rows a store read by the callback's
+// transaction id or, for ZaloPay, by zalopay_order_codes()): one of the callback's provider whose
+// providerTransactionId equals the transaction id; else, for ZaloPay only, the one whose
+// orderCode is zalopay_fallback_order_code(). nullptr when none. The PostgreSQL statement
+// repeats this in SQL (tests/store/payment_store_test.cpp holds the two to the same answers).
+const Payment* payment_named_by(const PaymentCallback& callback,
+                                std::span<const Payment> candidates);
 
 // One transition request: the callback plus what the writer generates.
 struct TransitionRequest {
@@ -85,6 +96,22 @@ enum class TransitionResult {
   AmountMismatch,   // signed amount differs from the payment's: nothing changed
 };
 
+// What the state machine makes of a callback for a payment in `status` whose amount is
+// `amount_cents`, the one rule both stores follow:
+//  AmountMismatch  the signed amount differs from the payment's, whatever its status;
+//  Duplicate       the status may not move to the callback's outcome (can_transition());
+//  Applied         it moves, and one outbox event is written.
+// The PostgreSQL statement repeats it in SQL to keep a callback to one round trip; its store
+// checks the statement's answer against this one.
+TransitionResult decide_transition(PaymentStatus status, std::int64_t amount_cents,
+                                   const PaymentCallback& callback);
+
+// When a transition of `payment` happens, given the writer's clock: never earlier than 1 ms
+// after the payment failed or was cancelled. A callback that waited for the row's lock may
+// carry an earlier clock reading than the transition it waited for, and the relay publishes a
+// payment's events in createdAt order. The PostgreSQL statement repeats this in SQL.
+Timestamp transition_time(const Payment& payment, Timestamp clock);
+
 struct TransitionOutcome {
   TransitionResult result = TransitionResult::PaymentNotFound;
   std::string payment_id;   // empty when not found
@@ -94,5 +121,11 @@ struct TransitionOutcome {
   std::int64_t expected_amount = 0;                        // payments.amountCents
   std::string event_id;                                    // set when Applied
 };
+
+// The outcome a store reports for the payment a callback named (`status` and `amount_cents`
+// as it found them): decide_transition()'s result; when Applied, the new status and the event.
+TransitionOutcome transition_outcome(std::string payment_id, std::string order_code,
+                                     PaymentStatus status, std::int64_t amount_cents,
+                                     const TransitionRequest& request);
 
 }  // namespace tbpay
