@@ -207,7 +207,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
       ++report.processed;
       if (o.delivered) {
         ++report.succeeded;
-      } else if (o.dead || retries[o.event_id] + 1 >= max_retries) {
+      } else if (o.dead || dead_after_failure(retries[o.event_id], max_retries)) {
         ++report.dead;
         ctx_.log.warn("outbox event is dead; `tbpay outbox requeue` gives it a new chance",
                       {{"eventId", o.event_id}, {"lastError", o.error}});

@@ -20,4 +20,27 @@ struct OutboxEvent {
   std::optional<std::string> last_error;
 };
 
+// Where an outbox row stands (docs/relay.md), the rule every store's SQL follows:
+//  Published  published, or "publishedAt" set: the Node.js relay set only "publishedAt";
+//  Pending    neither, and fewer than `max_retries` failed deliveries: the relay takes it;
+//  Dead       neither, and `max_retries` failed deliveries or more: it waits for a requeue.
+enum class OutboxState { Pending, Dead, Published };
+
+constexpr OutboxState outbox_state(bool published, bool has_published_at, int retry_count,
+                                   int max_retries) {
+  if (published || has_published_at) return OutboxState::Published;
+  return retry_count < max_retries ? OutboxState::Pending : OutboxState::Dead;
+}
+
+inline OutboxState outbox_state(const OutboxEvent& event, int max_retries) {
+  return outbox_state(event.published, event.published_at.has_value(), event.retry_count,
+                      max_retries);
+}
+
+// Whether one more failed delivery of an event that failed `retry_count` times leaves it dead
+// (its retryCount then reaches `max_retries`).
+constexpr bool dead_after_failure(int retry_count, int max_retries) {
+  return outbox_state(false, false, retry_count + 1, max_retries) == OutboxState::Dead;
+}
+
 }  // namespace tbpay
