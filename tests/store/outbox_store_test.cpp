@@ -300,6 +300,59 @@ TEST_P(OutboxStoreTest, RowsOnlyPublishedAtMarksArePublishedForEveryRead) {
   EXPECT_EQ(event_row(node_rows[2])[2], "5") << "not requeued";
 }
 
+// Each engine writes the outbox states as SQL predicates; every read must sort a row as
+// core's outbox_state() does, including the rows the Node.js relay left (only "publishedAt").
+TEST_P(OutboxStoreTest, EveryReadSortsRowsAsTheCoreOutboxState) {
+  std::vector<OutboxEvent> rows;  // each of its own payment: the claim may take every pending one
+  int minute = 0;
+  for (bool published : {false, true})
+    for (bool published_at : {false, true})
+      for (int retries : {0, kMaxRetries - 1, kMaxRetries, kMaxRetries + 2}) {
+        OutboxEvent e;
+        e.aggregate_id = insert_payment(*db_, {.order_code = "TB-" + std::to_string(minute)});
+        e.created_at = kT0 + minutes(minute++);
+        e.published = published;
+        if (published_at) e.published_at = e.created_at + minutes(1);
+        e.retry_count = retries;
+        e.id = insert_event(*db_, {.aggregate_id = e.aggregate_id,
+                                   .created_at = e.created_at,
+                                   .published = e.published,
+                                   .published_at = e.published_at,
+                                   .retry_count = e.retry_count});
+        rows.push_back(e);
+      }
+  std::vector<std::string> pending, dead, published;
+  for (const auto& e : rows) {
+    switch (outbox_state(e, kMaxRetries)) {
+      case OutboxState::Pending:
+        pending.push_back(e.id);
+        break;
+      case OutboxState::Dead:
+        dead.push_back(e.id);
+        break;
+      case OutboxState::Published:
+        published.push_back(e.id);
+        break;
+    }
+  }
+  ASSERT_FALSE(pending.empty() || dead.empty() || published.empty());
+
+  auto stats = outbox().stats(kT0 + minutes(100), kMaxRetries);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->total, std::ssize(rows));
+  EXPECT_EQ(stats->pending, std::ssize(pending));
+  EXPECT_EQ(stats->dead, std::ssize(dead));
+  EXPECT_EQ(stats->published, std::ssize(published));
+  EXPECT_EQ(outbox().oldest_pending(kMaxRetries).value(), rows[0].created_at);
+  auto c = claim();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(ids_of(c->events()), pending);
+  c.reset();
+  EXPECT_EQ(ids_of(outbox().dead_events(kMaxRetries, 100).value()), dead);
+  EXPECT_EQ(outbox().requeue({}, kMaxRetries).value(), dead.size());
+  EXPECT_TRUE(outbox().dead_events(kMaxRetries, 100).value().empty());
+}
+
 TEST_P(OutboxStoreTest, NormalizeFlagsRowsOnlyPublishedAtMarksInBoundedChunks) {
   const auto p = insert_payment(*db_, {.order_code = "TB-A"});
   std::map<std::string, std::string> published_at;

@@ -1,6 +1,7 @@
 #pragma once
 // The outbox claim statement, in a header of its own so that a test can ask PostgreSQL for
 // its plan (tests/store/outbox_claim_plan_test.cpp).
+#include "store/postgres/outbox_state_sql.h"
 
 namespace tbpay::pg {
 
@@ -29,20 +30,21 @@ namespace tbpay::pg {
 // So every step is an ordered index scan bounded by the window:
 //  - the cut walks the ("published", "createdAt") index in order and stops after $2 rows;
 //  - firsts reads that index for createdAt <= cut;
-//  - the locking scan says `published IS NOT TRUE`, which that index cannot serve, so the
-//    rows are fetched by primary key from the id array;
+//  - the locking scan tests kPendingRowByKey (`published IS NOT TRUE`), which that index
+//    cannot serve, so the rows are fetched by primary key from the id array;
 // and kClaimBegin opens the claim's transaction turning off the two plans that read everything
 // and sort or filter afterwards (SET LOCAL: that transaction only). 5 ms a claim of 500 at any
 // backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
 inline constexpr const char* kClaimBegin =
     "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
-inline constexpr const char* kClaimSql = R"sql(
+// clang-format off
+inline constexpr auto kClaimText = R"sql(
 WITH cut AS (
     SELECT max("createdAt") AS at
       FROM (SELECT "createdAt"
               FROM outbox
-             WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+             WHERE )sql" + kPendingRow + R"sql(
                AND "createdAt" >= $5::timestamp(3)
              ORDER BY "createdAt"
              LIMIT $2::integer) oldest
@@ -50,7 +52,7 @@ WITH cut AS (
 firsts AS (
     SELECT DISTINCT ON ("aggregateId") id, "createdAt"
       FROM outbox
-     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+     WHERE )sql" + kPendingRow + R"sql(
        AND "createdAt" >= $5::timestamp(3) AND "createdAt" <= (SELECT at FROM cut)
      ORDER BY "aggregateId", "createdAt", id
 ),
@@ -65,10 +67,12 @@ SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text,
        o."publishedAt", o."createdAt", o."retryCount", o."lastError"
   FROM outbox o
  WHERE o.id = ANY (ARRAY(SELECT id FROM candidates))
-   AND o.published IS NOT TRUE AND o."publishedAt" IS NULL AND o."retryCount" < $1::integer
+   AND )sql" + kPendingRowByKey + R"sql(
  ORDER BY o."createdAt", o.id
  LIMIT $4::integer
    FOR UPDATE OF o SKIP LOCKED
 )sql";
+inline constexpr const char* kClaimSql = kClaimText.c_str();
+// clang-format on
 
 }  // namespace tbpay::pg

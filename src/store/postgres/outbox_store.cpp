@@ -64,33 +64,37 @@ SELECT "createdAt"
  LIMIT 1
 )sql"};
 
-constexpr Statement kStats{"outbox_stats", R"sql(
+// clang-format off
+constexpr auto kStatsSql = R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
-       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < $1::integer),
-       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= $1::integer),
-       min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < $1::integer),
+       count(*) FILTER (WHERE )sql" + kPublishedRow + R"sql(),
+       count(*) FILTER (WHERE )sql" + kPendingRow + R"sql(),
+       count(*) FILTER (WHERE )sql" + kDeadRow + R"sql(),
+       min("createdAt") FILTER (WHERE )sql" + kPendingRow + R"sql(),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
-)sql"};
+)sql";
+constexpr Statement kStats{"outbox_stats", kStatsSql.c_str()};
 
-constexpr Statement kDeadEvents{"outbox_dead_events", R"sql(
+constexpr auto kDeadEventsSql = R"sql(
 SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
        o."publishedAt", o."createdAt", o."retryCount", o."lastError"
   FROM outbox o
- WHERE o.published = false AND o."publishedAt" IS NULL AND o."retryCount" >= $1::integer
+ WHERE )sql" + kDeadRow + R"sql(
  ORDER BY o."createdAt", o.id
  LIMIT $2::integer
-)sql"};
+)sql";
+constexpr Statement kDeadEvents{"outbox_dead_events", kDeadEventsSql.c_str()};
 
 // An empty id list means every dead event.
-constexpr Statement kRequeue{"outbox_requeue", R"sql(
+constexpr auto kRequeueSql = R"sql(
 UPDATE outbox
    SET "retryCount" = 0
- WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= $1::integer
+ WHERE )sql" + kDeadRow + R"sql(
    AND (cardinality($2::text[]) = 0 OR id = ANY ($2::text[]))
-)sql"};
+)sql";
+constexpr Statement kRequeue{"outbox_requeue", kRequeueSql.c_str()};
+// clang-format on
 
 class PgClaim final : public OutboxClaim {
  public:

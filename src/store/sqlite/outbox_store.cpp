@@ -5,19 +5,30 @@
 #include <unordered_set>
 
 #include "store/last_error.h"
+#include "store/sql_text.h"
 #include "store/sqlite/stores.h"
 
 namespace tbpay::lite {
 
 namespace {
 
+// The outbox states of core/outbox_event.h (outbox_state()) over one row of outbox, ?1 the
+// maximum retries: every statement below tests a row through these.
+// tests/store/outbox_store_test.cpp holds what the statements do to outbox_state().
+// clang-format off
+constexpr SqlText kPendingRow =
+    R"(published = false AND "publishedAt" IS NULL AND "retryCount" < ?1)";
+constexpr SqlText kDeadRow =
+    R"(published = false AND "publishedAt" IS NULL AND "retryCount" >= ?1)";
+constexpr SqlText kPublishedRow = R"((published OR "publishedAt" IS NOT NULL))";
+
 // Same shape as the PostgreSQL claim: the earliest pending event of each payment within the
 // oldest window of pending events, minus the ones this run excluded.
-constexpr const char* kClaim = R"sql(
+constexpr auto kClaim = R"sql(
 WITH win AS (
     SELECT id, "aggregateId", "createdAt"
       FROM outbox
-     WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+     WHERE )sql" + kPendingRow + R"sql(
        AND "createdAt" >= ?5
      ORDER BY "createdAt", id
      LIMIT ?2
@@ -65,53 +76,41 @@ UPDATE outbox
                LIMIT ?1)
 )sql";
 
-constexpr const char* kOldestPending = R"sql(
+constexpr auto kOldestPending = R"sql(
 SELECT "createdAt"
   FROM outbox
- WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < ?1
+ WHERE )sql" + kPendingRow + R"sql(
  ORDER BY "createdAt"
  LIMIT 1
 )sql";
 
-constexpr const char* kStats = R"sql(
+constexpr auto kStats = R"sql(
 SELECT count(*),
-       count(*) FILTER (WHERE published OR "publishedAt" IS NOT NULL),
-       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" < ?1),
-       count(*) FILTER (WHERE NOT published AND "publishedAt" IS NULL AND "retryCount" >= ?1),
-       min("createdAt") FILTER (WHERE NOT published AND "publishedAt" IS NULL
-                                  AND "retryCount" < ?1),
+       count(*) FILTER (WHERE )sql" + kPublishedRow + R"sql(),
+       count(*) FILTER (WHERE )sql" + kPendingRow + R"sql(),
+       count(*) FILTER (WHERE )sql" + kDeadRow + R"sql(),
+       min("createdAt") FILTER (WHERE )sql" + kPendingRow + R"sql(),
        count(*) FILTER (WHERE NOT published AND "publishedAt" IS NOT NULL)
   FROM outbox
 )sql";
 
-constexpr const char* kDeadEvents = R"sql(
+constexpr auto kDeadEvents = R"sql(
 SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
        "publishedAt", "createdAt", "retryCount", "lastError"
   FROM outbox
- WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= ?1
+ WHERE )sql" + kDeadRow + R"sql(
  ORDER BY "createdAt", id
  LIMIT ?2
 )sql";
 
 // An empty id list means every dead event.
-constexpr const char* kRequeue = R"sql(
+constexpr auto kRequeue = R"sql(
 UPDATE outbox
    SET "retryCount" = 0
- WHERE published = false AND "publishedAt" IS NULL AND "retryCount" >= ?1
+ WHERE )sql" + kDeadRow + R"sql(
    AND (json_array_length(?2) = 0 OR id IN (SELECT value FROM json_each(?2)))
 )sql";
-
-Result<std::vector<OutboxEvent>> events_of(Query& q) {
-  std::vector<OutboxEvent> events;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) return events;
-    auto event = event_from(q);
-    if (!event) return event.error();
-    events.push_back(std::move(event).value());
-  }
-}
+// clang-format on
 
 class LiteClaim final : public OutboxClaim {
  public:
@@ -168,13 +167,13 @@ Result<std::unique_ptr<OutboxClaim>> LiteOutboxStore::claim_batch(const ClaimOpt
   auto db = pool_.acquire();
   if (!db) return db.error();
   const auto window = static_cast<std::int64_t>(4 * options.limit + options.exclude_ids.size());
-  Query q(db->get(), kClaim);
+  Query q(db->get(), kClaim.c_str());
   q.bind(1, std::int64_t{options.max_retries})
       .bind(2, window)
       .bind(3, json_array(options.exclude_ids))
       .bind(4, static_cast<std::int64_t>(options.limit))
       .bind(5, options.created_from ? to_sql_timestamp(*options.created_from) : std::string());
-  auto events = events_of(q);
+  auto events = read_all(q, event_from);
   if (!events) return events.error();
   return std::unique_ptr<OutboxClaim>(
       std::make_unique<LiteClaim>(pool_, std::move(events).value(), options.max_retries));
@@ -191,7 +190,7 @@ Result<std::size_t> LiteOutboxStore::normalize_published(std::size_t chunk) {
 Result<std::optional<Timestamp>> LiteOutboxStore::oldest_pending(int max_retries) {
   auto db = pool_.acquire();
   if (!db) return db.error();
-  Query q(db->get(), kOldestPending);
+  Query q(db->get(), kOldestPending.c_str());
   q.bind(1, std::int64_t{max_retries});
   auto row = q.step();
   if (!row) return row.error();
@@ -212,7 +211,7 @@ Result<std::size_t> LiteOutboxStore::delete_published_before(Timestamp cutoff, s
 Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
   auto db = pool_.acquire();
   if (!db) return db.error();
-  Query q(db->get(), kStats);
+  Query q(db->get(), kStats.c_str());
   q.bind(1, std::int64_t{max_retries});
   auto row = q.step();
   if (!row) return row.error();
@@ -232,15 +231,15 @@ Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
 Result<std::vector<OutboxEvent>> LiteOutboxStore::dead_events(int max_retries, std::size_t limit) {
   auto db = pool_.acquire();
   if (!db) return db.error();
-  Query q(db->get(), kDeadEvents);
+  Query q(db->get(), kDeadEvents.c_str());
   q.bind(1, std::int64_t{max_retries}).bind(2, static_cast<std::int64_t>(limit));
-  return events_of(q);
+  return read_all(q, event_from);
 }
 
 Result<std::size_t> LiteOutboxStore::requeue(std::span<const std::string> ids, int max_retries) {
   auto db = pool_.acquire();
   if (!db) return db.error();
-  Query q(db->get(), kRequeue);
+  Query q(db->get(), kRequeue.c_str());
   q.bind(1, std::int64_t{max_retries}).bind(2, json_array(ids));
   return q.run();
 }

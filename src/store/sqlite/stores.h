@@ -52,6 +52,19 @@ class LiteSchemaStore final : public SchemaStore {
 // the PostgreSQL store's (store/postgres/stores.h).
 Result<Payment> payment_from(const Query& row);
 Result<OutboxEvent> event_from(const Query& row);
+// Every row `query` yields, read by `read` (payment_from, event_from).
+template <class T>
+Result<std::vector<T>> read_all(Query& query, Result<T> (*read)(const Query&)) {
+  std::vector<T> all;
+  for (;;) {
+    auto row = query.step();
+    if (!row) return row.error();
+    if (!*row) return all;
+    auto one = read(query);
+    if (!one) return one.error();
+    all.push_back(std::move(one).value());
+  }
+}
 // A JSON array of strings, for `IN (SELECT value FROM json_each(?n))`.
 std::string json_array(std::span<const std::string> values);
 
