@@ -364,6 +364,131 @@ TEST_P(PaymentStoreTest, PayloadEqualsTheCoreEventPayload) {
   }
 }
 
+// The PostgreSQL statement decides in SQL (the amount, the state machine, the transition's
+// time) to keep a callback to one round trip; every store must decide as the core does.
+TEST_P(PaymentStoreTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
+  using std::chrono::milliseconds;
+  struct Case {
+    std::string start;
+    std::int64_t amount;  // the callback's; the payment's is 150000
+    PaymentStatus outcome;
+    std::optional<milliseconds> failed, cancelled;  // failedAt / cancelledAt relative to kAt
+  };
+  const auto C = PaymentStatus::Completed, F = PaymentStatus::Failed;
+  const std::vector<Case> cases = {
+      {"PENDING", 150000, C, {}, {}},
+      {"PENDING", 150000, F, {}, {}},
+      {"PENDING", 149999, C, {}, {}},
+      {"PENDING", 150001, F, {}, {}},
+      {"COMPLETED", 150000, C, {}, {}},
+      {"COMPLETED", 150000, F, {}, {}},
+      {"COMPLETED", 1, C, {}, {}},
+      {"FAILED", 150000, C, milliseconds(-1), {}},    // failed 1 ms before the writer's clock
+      {"FAILED", 150000, C, milliseconds(0), {}},     // in the same millisecond
+      {"FAILED", 150000, C, milliseconds(4000), {}},  // the clock is behind the failure
+      {"FAILED", 150000, F, milliseconds(-1), {}},
+      {"FAILED", 7, C, milliseconds(0), {}},
+      {"CANCELLED", 150000, C, {}, milliseconds(-1)},
+      {"CANCELLED", 150000, C, {}, milliseconds(0)},
+      {"CANCELLED", 150000, C, milliseconds(30), milliseconds(20)},  // the later of the two
+      {"CANCELLED", 150000, F, {}, milliseconds(0)},
+      {"CANCELLED", 150001, C, {}, milliseconds(0)},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    const std::string order = "TB-T-" + std::to_string(i);
+    SCOPED_TRACE(order + " " + c.start + " -> " + std::string(to_string(c.outcome)));
+    const auto id = insert_payment(*db_, {.order_code = order, .status = c.start});
+    if (c.failed)
+      db_->exec(R"(UPDATE payments SET "failedAt" = $1 WHERE id = $2)",
+                {to_sql_timestamp(kAt + *c.failed), id});
+    if (c.cancelled)
+      db_->exec(R"(UPDATE payments SET "cancelledAt" = $1 WHERE id = $2)",
+                {to_sql_timestamp(kAt + *c.cancelled), id});
+    auto before = payments().find_by_order_code(order);
+    ASSERT_TRUE(before && *before);
+    const Payment& was = **before;
+    auto request = callback(order, c.outcome, c.amount);
+
+    auto outcome = payments().apply(request);
+
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    const auto expected =
+        transition_outcome(was.id, was.order_code, was.status, was.amount_cents, request);
+    EXPECT_EQ(outcome->result, expected.result);
+    EXPECT_EQ(outcome->previous_status, expected.previous_status);
+    EXPECT_EQ(outcome->status, expected.status);
+    EXPECT_EQ(outcome->expected_amount, expected.expected_amount);
+    EXPECT_EQ(outcome->event_id, expected.event_id);
+    EXPECT_EQ(status_of(order), to_string(expected.status));
+    auto events = payments().events_for_payment(id);
+    ASSERT_TRUE(events);
+    if (expected.result != TransitionResult::Applied) {
+      EXPECT_TRUE(events->empty());
+      EXPECT_EQ(column_time("updatedAt", order), was.updated_at);
+      continue;
+    }
+    TransitionRequest timed = request;
+    timed.at = transition_time(was, request.at);
+    EXPECT_EQ(column_time("updatedAt", order), timed.at);
+    EXPECT_EQ(column_time(c.outcome == F ? "failedAt" : "completedAt", order), timed.at);
+    ASSERT_EQ(events->size(), 1u);
+    EXPECT_EQ((*events)[0].created_at, timed.at);
+    EXPECT_EQ(json::parse((*events)[0].payload),
+              json::parse(event_payload(was, was.status, timed)));
+  }
+}
+
+// PostgreSQL picks the payment a ZaloPay callback names in SQL; every store must pick the one
+// payment_named_by() picks among the payments its order codes name.
+TEST_P(PaymentStoreTest, ZaloPayCallbacksNameThePaymentTheCoreNames) {
+  struct Seed {
+    std::string order, transaction;
+    Provider provider = Provider::ZaloPay;
+  };
+  const std::vector<Seed> seeds = {
+      {"A_B", "251212_A_B"},
+      {"B", "251213_A_B"},
+      {"TB_X_1", "251212_TB_X_1"},
+      {"X_1", "251213_TB_X_1_9"},
+      {"P_Q", "251213_P_Q", Provider::PayOS},
+      {"Q", "251212_Q"},
+      {"M", "251213_M"},
+  };
+  for (const auto& s : seeds)
+    insert_payment(
+        *db_,
+        {.order_code = s.order, .provider = s.provider, .provider_transaction_id = s.transaction});
+  std::vector<Payment> all;
+  for (const auto& s : seeds) all.push_back(**payments().find_by_order_code(s.order));
+
+  for (const std::string app_trans_id :
+       {"251213_A_B", "251212_A_B", "251214_TB_X_1", "251213_TB_X_1_9", "251213_P_Q", "251212_Q",
+        "251213_M", "251213_N", "251213_X_1", "nounderscore", "251213_"}) {
+    SCOPED_TRACE(app_trans_id);
+    TransitionRequest r;
+    r.callback.provider = Provider::ZaloPay;
+    r.callback.transaction_id = app_trans_id;
+    r.callback.fallback_order_code = zalopay_fallback_order_code(app_trans_id);
+    r.callback.amount = 1;  // a mismatch: found, and nothing changes for the next callback
+    r.event_id = uuid_v4();
+    r.at = kAt;
+    std::vector<Payment> candidates;  // what the order codes name, as the stores read them
+    for (const auto& code : zalopay_order_codes(app_trans_id))
+      for (const auto& p : all)
+        if (p.order_code == code) candidates.push_back(p);
+    if (zalopay_order_codes(app_trans_id).empty()) candidates = all;  // by transaction id
+    const Payment* named = payment_named_by(r.callback, candidates);
+
+    auto outcome = payments().apply(r);
+
+    ASSERT_TRUE(outcome) << outcome.error().message;
+    EXPECT_EQ(outcome->payment_id, named ? named->id : "");
+    EXPECT_EQ(outcome->result,
+              named ? TransitionResult::AmountMismatch : TransitionResult::PaymentNotFound);
+  }
+}
+
 TEST_P(PaymentStoreTest, TimestampsAreStoredInUtcWhateverTheServerTimeZone) {
   if (on_postgres())
     db_->exec("ALTER DATABASE \"" + static_cast<PgTestDatabase&>(*db_).name() +

@@ -117,9 +117,7 @@ class ZaloPay final : public PaymentProvider {
     PaymentCallback cb;
     cb.provider = Provider::ZaloPay;
     cb.transaction_id = app_trans_id->get_ref<const std::string&>();
-    // app_trans_id is yymmdd_<order code>; order codes may themselves contain '_'.
-    if (const auto sep = cb.transaction_id.find('_'); sep != std::string::npos)
-      cb.fallback_order_code = cb.transaction_id.substr(sep + 1);
+    cb.fallback_order_code = zalopay_fallback_order_code(cb.transaction_id);
     cb.amount = *amount;
     cb.outcome = PaymentStatus::Completed;  // ZaloPay only calls back for successful payments
     if (const auto zp = fields.find("zp_trans_id"); zp != fields.end()) {

@@ -80,22 +80,18 @@ Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request
        cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
        std::string(event_type_for(cb.outcome))});
   if (!rows) return rows.error();
-  TransitionOutcome out;
-  if (rows->size() == 0) return out;  // PaymentNotFound
-  out.payment_id = rows->text(0, 0);
-  out.order_code = rows->text(0, 1);
-  out.expected_amount = rows->integer(0, 2);
-  out.previous_status = parse_payment_status(rows->text(0, 3)).value_or(PaymentStatus::Pending);
-  out.status = out.previous_status;
-  if (rows->integer(0, 4) == 1) {
-    out.result = TransitionResult::Applied;
-    out.status = cb.outcome;
-    out.event_id = request.event_id;
-  } else if (out.expected_amount != cb.amount) {
-    out.result = TransitionResult::AmountMismatch;
-  } else {
-    out.result = TransitionResult::Duplicate;
-  }
+  if (rows->size() == 0) return TransitionOutcome{};  // PaymentNotFound
+  const auto status = parse_payment_status(rows->text(0, 3));
+  if (!status) return internal_error("payment " + rows->text(0, 0) + " has unknown status");
+  // The statement decided in SQL; the state machine's own answer for the row it locked must
+  // be the same, else a rule changed on one side only.
+  TransitionOutcome out =
+      transition_outcome(rows->text(0, 0), rows->text(0, 1), *status, rows->integer(0, 2), request);
+  const bool applied = rows->integer(0, 4) == 1;
+  if (applied != (out.result == TransitionResult::Applied))
+    return internal_error("payment " + out.payment_id + ": the callback statement " +
+                          (applied ? "applied" : "did not apply") +
+                          " a transition the state machine decides otherwise");
   return out;
 }
 

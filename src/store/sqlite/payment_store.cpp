@@ -1,6 +1,3 @@
-#include <algorithm>
-#include <chrono>
-
 #include <nlohmann/json.hpp>
 
 #include "core/event_payload.h"
@@ -19,17 +16,14 @@ SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionI
  LIMIT 1
 )sql";
 
-// ZaloPay: through the unique index on "orderCode" (see zalopay_order_codes()): ?3 the order
-// codes app_trans_id ?2 can name, ?4 the first of them.
-constexpr const char* kFindZaloPay = R"sql(
+// ZaloPay: through the unique index on "orderCode", ?1 the order codes app_trans_id can name
+// (zalopay_order_codes()); payment_named_by() picks among them.
+constexpr const char* kFindByOrderCodes = R"sql(
 SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
        "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
        "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
   FROM payments
- WHERE "orderCode" IN (SELECT value FROM json_each(?3)) AND provider = ?1
-   AND ("providerTransactionId" = ?2 OR "orderCode" = ?4)
- ORDER BY "providerTransactionId" = ?2 DESC
- LIMIT 1
+ WHERE "orderCode" IN (SELECT value FROM json_each(?1))
 )sql";
 
 constexpr const char* kFindByOrderCode = R"sql(
@@ -82,12 +76,10 @@ SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionI
 )sql";
 
 Result<std::optional<Payment>> find_one(Query& query) {
-  auto row = query.step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<Payment>();
-  auto p = payment_from(query);
-  if (!p) return p.error();
-  return std::optional<Payment>(std::move(p).value());
+  auto found = read_all(query, payment_from);
+  if (!found) return found.error();
+  if (found->empty()) return std::optional<Payment>();
+  return std::optional<Payment>(std::move(found->front()));
 }
 
 Result<Timestamp> timestamp_at(const Query& row, int col) {
@@ -166,41 +158,27 @@ Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& reque
   auto tx = Transaction::begin(db->get());
   if (!tx) return tx.error();
 
-  const std::string provider(to_string(cb.provider));
-  Result<std::optional<Payment>> found = std::optional<Payment>();
+  Result<std::vector<Payment>> candidates = std::vector<Payment>();
   if (const auto codes = cb.provider == Provider::ZaloPay ? zalopay_order_codes(cb.transaction_id)
                                                           : std::vector<std::string>();
       !codes.empty()) {
-    Query q(db->get(), kFindZaloPay);
-    q.bind(1, provider).bind(2, cb.transaction_id).bind(3, json_array(codes)).bind(4, codes[0]);
-    found = find_one(q);
+    Query q(db->get(), kFindByOrderCodes);
+    q.bind(1, json_array(codes));
+    candidates = read_all(q, payment_from);
   } else {
     Query q(db->get(), kFindByTransaction);
-    q.bind(1, provider).bind(2, cb.transaction_id);
-    found = find_one(q);
+    q.bind(1, to_string(cb.provider)).bind(2, cb.transaction_id);
+    candidates = read_all(q, payment_from);
   }
-  if (!found) return found.error();
-  TransitionOutcome out;
-  if (!*found) return out;  // PaymentNotFound
-  Payment& payment = **found;
-  out.payment_id = payment.id;
-  out.order_code = payment.order_code;
-  out.expected_amount = payment.amount_cents;
-  out.previous_status = out.status = payment.status;
-  if (payment.amount_cents != cb.amount) {
-    out.result = TransitionResult::AmountMismatch;
-    return out;
-  }
-  if (!can_transition(payment.status, cb.outcome)) {
-    out.result = TransitionResult::Duplicate;
-    return out;
-  }
-  // The writer's clock, but always after the transition this one follows: a callback that
-  // waited for the write lock may carry an earlier clock reading than the one it waited for,
-  // and the relay publishes a payment's events in createdAt order.
+  if (!candidates) return candidates.error();
+  const Payment* named = payment_named_by(cb, *candidates);
+  if (!named) return TransitionOutcome{};  // PaymentNotFound
+  const Payment& payment = *named;
+  TransitionOutcome out = transition_outcome(payment.id, payment.order_code, payment.status,
+                                             payment.amount_cents, request);
+  if (out.result != TransitionResult::Applied) return out;
   TransitionRequest timed = request;
-  for (const auto& earlier : {payment.failed_at, payment.cancelled_at})
-    if (earlier) timed.at = std::max(timed.at, *earlier + std::chrono::milliseconds(1));
+  timed.at = transition_time(payment, request.at);
   const std::string at = to_sql_timestamp(timed.at);
   {
     Query q(db->get(), kMove);
@@ -218,9 +196,6 @@ Result<TransitionOutcome> LitePaymentStore::apply(const TransitionRequest& reque
     if (auto r = q.run(); !r) return r.error();
   }
   if (auto s = tx->commit(); !s) return s.error();
-  out.result = TransitionResult::Applied;
-  out.status = cb.outcome;
-  out.event_id = request.event_id;
   return out;
 }
 
@@ -262,16 +237,7 @@ Result<std::vector<OutboxEvent>> LitePaymentStore::events_for_payment(std::strin
   if (!db) return db.error();
   Query q(db->get(), kEventsForPayment);
   q.bind(1, payment_id);
-  std::vector<OutboxEvent> events;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto event = event_from(q);
-    if (!event) return event.error();
-    events.push_back(std::move(event).value());
-  }
-  return events;
+  return read_all(q, event_from);
 }
 
 Result<std::vector<Payment>> LitePaymentStore::pending_created_between(
@@ -285,16 +251,7 @@ Result<std::vector<Payment>> LitePaymentStore::pending_created_between(
       .bind(2, to_sql_timestamp(before))
       .bind(3, json_array(names))
       .bind(4, static_cast<std::int64_t>(limit));
-  std::vector<Payment> payments;
-  for (;;) {
-    auto row = q.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    auto p = payment_from(q);
-    if (!p) return p.error();
-    payments.push_back(std::move(p).value());
-  }
-  return payments;
+  return read_all(q, payment_from);
 }
 
 Status<> LitePaymentStore::ping() {
