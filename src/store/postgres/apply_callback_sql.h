@@ -14,16 +14,17 @@ namespace tbpay::pg {
 //             so the payments whose "orderCode" is one of $3 are read through the unique index
 //             on "orderCode" (always there), and the matching rule is applied to them: the one
 //             whose providerTransactionId equals app_trans_id, else the one whose orderCode is
-//             $3[1], the text after the first '_'. The branch of the other provider is cut by
-//             its one-time filter and never runs;
+//             $3[1], the text after the first '_' (payment_named_by()). The branch of the
+//             other provider is cut by its one-time filter and never runs;
 //  target     that row, locked. Concurrent deliveries of one callback queue here; each sees
 //             the status the previous one committed. `at`, the transition's time, is the
 //             writer's clock ($9) but always after the transition it would follow (GREATEST
 //             skips NULLs): a callback that waited for the lock may carry an earlier clock
 //             reading than the one it waited for, and the relay publishes a payment's events
-//             in createdAt order;
+//             in createdAt order (transition_time());
 //  moved      the transition, only if the amount matches and the locked row's status is one
-//             the state machine lets move to the outcome ($6, from can_transition());
+//             the state machine lets move to the outcome ($6, from can_transition()): as
+//             decide_transition() decides, which the store asks again of the row returned;
 //  event      the outbox row, only if it moved. Payload fields as core/event_payload.cpp.
 // The final SELECT tells the caller what happened; no row means no such payment.
 inline constexpr const char* kApplyCallbackSql = R"sql(
