@@ -62,7 +62,7 @@ std::string row(const std::string& measure, const std::string& value, const std:
 }
 
 // A copy of the sample run to change one thing in.
-class CopiedRun : public testing::Test {
+class BenchReportRun : public testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("bench_report_test_" + std::to_string(getpid()));
@@ -213,7 +213,7 @@ TEST(BenchReportTable, FiguresOfTheSampleRun) {
   EXPECT_EQ(line_of(table, "details: "), "details: " + sample_run().string());
 }
 
-TEST_F(CopiedRun, SectionsNotRunSayWhy) {
+TEST_F(BenchReportRun, SectionsNotRunSayWhy) {
   replace("run.txt", "relay=ok", "relay=failed");
   replace("run.txt", "reconcile=ok\nlambda=ok\nlookup=ok\n", "");
   const auto text = table();
@@ -227,7 +227,7 @@ TEST_F(CopiedRun, SectionsNotRunSayWhy) {
   EXPECT_EQ(line_of(text, "ZaloPay lookup"), row("ZaloPay lookup", "n/a", "not run (--no-lookup)"));
 }
 
-TEST_F(CopiedRun, RoundsThatRanOutOfPaymentsSaySo) {
+TEST_F(BenchReportRun, RoundsThatRanOutOfPaymentsSaySo) {
   // Round 2's ceiling had payments 4501..9000: all but at most one per connection completed.
   replace("round-ceiling-2.txt", "completed=4181", "completed=4490");
   replace("round-ceiling-2.txt", "events=4181", "events=4490");
@@ -242,7 +242,7 @@ TEST_F(CopiedRun, RoundsThatRanOutOfPaymentsSaySo) {
           "completed 5638, events 5638"));
 }
 
-TEST_F(CopiedRun, SuccessesWithoutTheirEventsFailTheSqlCheck) {
+TEST_F(BenchReportRun, SuccessesWithoutTheirEventsFailTheSqlCheck) {
   replace("round-tbpay-2.txt", "events=3121", "events=3120");
   EXPECT_EQ(line_of(table(), "successes committed"),
             row("successes committed (SQL check)",
@@ -250,7 +250,7 @@ TEST_F(CopiedRun, SuccessesWithoutTheirEventsFailTheSqlCheck) {
                 "completed 5638, events 5637"));
 }
 
-TEST_F(CopiedRun, AMissingOutputIsAClearError) {
+TEST_F(BenchReportRun, AMissingOutputIsAClearError) {
   fs::remove(dir_ / "wrk-main-2.txt");
   try {
     table();
