@@ -37,7 +37,7 @@ lookup=1
 keep=0
 with_relay=0
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;
