@@ -78,13 +78,21 @@ std::string with_database(const std::string& server_url, const std::string& name
   return base + name + rest;
 }
 
+// A live table has statistics, and its pages were written long ago: the run measured next
+// does not pay for writing out what seeding it left in PostgreSQL's buffers.
+void settle(const std::string& url) {
+  psql(url, "VACUUM ANALYZE outbox");
+  psql(url, "CHECKPOINT");
+}
+
 // A backlog of `n` events over n/2 payments (two events each, in createdAt order), as
 // webhook ingestion leaves it when the relay has fallen behind.
-void seed(const std::string& url, long n) {
-  psql(url, "TRUNCATE outbox");
+// With `batch` > 0, added beside what the table holds, for other payments.
+void seed(const std::string& url, long n, int batch = 0) {
+  if (batch == 0) psql(url, "TRUNCATE outbox");
   psql(url, R"sql(
 INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
-SELECT gen_random_uuid()::text, 'payment-' || (i % )sql" +
+SELECT gen_random_uuid()::text, 'payment-)sql" + std::to_string(batch) + R"sql(-' || (i % )sql" +
                 std::to_string(std::max(1L, n / 2)) + R"sql(),
        'Payment', CASE WHEN i % 10 = 0 THEN 'PAYMENT_FAILED' ELSE 'PAYMENT_COMPLETED' END,
        jsonb_build_object('order_code', 'TB-BENCH-' || i, 'payment_id', 'payment-' || i,
@@ -94,7 +102,7 @@ SELECT gen_random_uuid()::text, 'payment-' || (i % )sql" +
        now()::timestamp(3) - interval '1 hour' + i * interval '1 millisecond'
   FROM generate_series(1, )sql" +
                 std::to_string(n) + ") AS i");
-  psql(url, "VACUUM ANALYZE outbox");  // a live table has statistics
+  settle(url);
 }
 
 // `n` rows as the Node.js relay left what it published: published false, "publishedAt" set,
@@ -109,7 +117,7 @@ SELECT 'node-' || i, 'node-payment-' || (i % 100000), 'Payment', 'PAYMENT_COMPLE
        now()::timestamp(3) - interval '20 days' + i * interval '1 millisecond'
   FROM generate_series(1, )sql" +
                 std::to_string(n) + ") AS i");
-  psql(url, "VACUUM ANALYZE outbox");
+  settle(url);
 }
 
 kafka::ProducerSettings mock_settings(const kafka::EmbeddedCluster& cluster) {
@@ -173,8 +181,7 @@ Measure with_cpu(const std::string& server_url, const std::string& database, F f
   return m;
 }
 
-Measure batched(Context& ctx, EventPublisher& publisher, long expected) {
-  OutboxRelay relay(ctx, publisher);
+Measure batched(OutboxRelay& relay, long expected) {
   const auto start = Clock::now();
   const RelayReport r = relay.drain(Clock::now() + std::chrono::minutes(10));
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -296,7 +303,10 @@ int main(int argc, char** argv) {
     kafka::KafkaPublisher batched_publisher(mock_settings(cluster), ctx->log);
     batched_publisher.ready(std::chrono::seconds(10));  // connected before the clock starts
     const Measure b =
-        with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
+        with_cpu(o.server_url, name, [&] {
+          OutboxRelay relay(*ctx, batched_publisher);
+          return batched(relay, o.events);
+        });
 
     seed(url, o.events);
     kafka::ProducerSettings single = mock_settings(cluster);
@@ -307,16 +317,20 @@ int main(int argc, char** argv) {
       return one_at_a_time(*ctx, single_publisher, o.single_seconds);
     });
 
-    // The batched run again, with the Node.js relay's rows beside the backlog: a new relay, so
-    // its first run flags them (published = true) before it claims.
-    Measure n;
+    // The batched run again, with the Node.js relay's rows beside the backlog: a new relay,
+    // whose first run walks past them all and flags some (published = true) after the events;
+    // then a second backlog for the same relay, which knows where to start.
+    Measure n, n2;
     long flagged = 0;
     if (o.node_rows > 0) {
       seed(url, o.events);
       seed_node_rows(url, o.node_rows);
-      n = with_cpu(o.server_url, name, [&] { return batched(*ctx, batched_publisher, o.events); });
+      OutboxRelay relay(*ctx, batched_publisher);
+      n = with_cpu(o.server_url, name, [&] { return batched(relay, o.events); });
       flagged = std::stol(
           psql(url, R"(SELECT count(*) FROM outbox WHERE "id" LIKE 'node-%' AND published)"));
+      seed(url, o.events, 2);
+      n2 = with_cpu(o.server_url, name, [&] { return batched(relay, o.events); });
     }
 
     const std::string load_end = load_average();
@@ -341,6 +355,9 @@ int main(int argc, char** argv) {
       std::printf("relay_node_rows_flagged=%ld\n", flagged);
       std::printf("relay_with_node_rows_slowdown=%.2f\n",
                   b.seconds > 0 ? n.seconds / b.seconds : 0);
+      std::printf("relay_with_node_rows_second_seconds=%.3f\n", n2.seconds);
+      std::printf("relay_with_node_rows_second_slowdown=%.2f\n",
+                  b.seconds > 0 ? n2.seconds / b.seconds : 0);
     }
     std::printf("\nbatched:        %ld events in %.2f s = %.0f events/s (batches of %d)\n",
                 b.events, b.seconds, b.rate(), o.batch);
@@ -353,6 +370,9 @@ int main(int argc, char** argv) {
           "Node.js rows:   %ld events in %.2f s beside %ld rows only \"publishedAt\" marks "
           "(first run of a relay, which flagged %ld of them) = %.2fx the run without them\n",
           n.events, n.seconds, o.node_rows, flagged, b.seconds > 0 ? n.seconds / b.seconds : 0);
+    if (o.node_rows > 0)
+      std::printf("                %ld more events in %.2f s by the same relay = %.2fx\n",
+                  n2.events, n2.seconds, b.seconds > 0 ? n2.seconds / b.seconds : 0);
     std::printf("Kafka:          in-process mock cluster, broker round trip %s\n",
                 o.kafka_rtt_ms > 0 ? (std::to_string(o.kafka_rtt_ms) + " ms added").c_str()
                                    : "loopback only");

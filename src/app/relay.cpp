@@ -23,6 +23,10 @@ constexpr milliseconds kMinPublishWait{1'000};
 constexpr milliseconds kMaxPublishWait{30'000};
 constexpr std::chrono::seconds kProgressEvery{2};
 constexpr milliseconds kReadyProbe{2'000};
+// An event becomes visible when the transaction that wrote it commits, with the createdAt
+// its transaction started at (or its writer's clock): a later walk starts this much before
+// the previous one, so that such an event is never left behind it.
+constexpr std::chrono::hours kNewEventsMargin{1};
 
 OutgoingMessage message_for(const OutboxEvent& e, std::string topic) {
   OutgoingMessage m;
@@ -94,19 +98,22 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   // Rows the Node.js relay published carry only "publishedAt". The claim never takes them, but
   // they sit among the pending entries of the index it walks, older than all of them. Until
   // they are flagged published (below, a slice of every run, and by cleanup), the run first
-  // finds the oldest pending event, one walk past them, and every claim starts there.
+  // finds the oldest pending event and every claim starts there. The first run walks past all
+  // of them; a later run of the same relay starts its walk where nothing older can be pending
+  // any more (pending_from_), so the rows behind it are not walked again.
   if (!normalized_) {
-    auto oldest = store.oldest_pending(max_retries);
+    const Timestamp walked_at = now_utc();
+    auto oldest = store.oldest_pending(max_retries, pending_from_);
     if (!oldest) {
       report.store_error = "cannot find the oldest pending event: " + oldest.error().message;
-    } else if (!*oldest) {
-      claim_options.created_from.reset();
-      nothing_pending = true;
     } else {
-      claim_options.created_from = **oldest;
+      claim_options.created_from = *oldest;
+      nothing_pending = !*oldest;
+      pending_from_ = std::min(oldest->value_or(walked_at), walked_at - kNewEventsMargin);
     }
   }
 
+  const auto events_started = Clock::now();
   if (publisher_stalled_) {
     if (auto ready = publisher().ready(kReadyProbe); !ready) {
       report.publisher_stalled = true;
@@ -243,14 +250,13 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     }
   }
 
-  // Then a slice of the flagging, at most a quarter of the run so far (200 ms at least): the
-  // events above went out first, and a run never takes much longer for it. In chunks of
-  // 5,000 rows, each its own short transaction.
+  // Then a slice of the flagging: one chunk of 5,000 rows (its own short transaction), and
+  // more while the slice lasts, a quarter of the time the events above took. They went out
+  // first, and a run never takes much longer for it.
   if (!normalized_ && !report.store_error) {
-    const auto slice = std::max<Clock::duration>(milliseconds(200), (Clock::now() - started) / 4);
+    const auto slice = (Clock::now() - events_started) / 4;
     const NormalizeResult n = normalize_published(store, std::min(deadline, Clock::now() + slice));
     normalized_ = n.done;
-    if (n.done) claim_options.created_from.reset();
     if (n.marked > 0 || n.store_error) {
       ctx_.log.log(n.store_error ? LogLevel::Warn : LogLevel::Info,
                    "flagged as published outbox events that only \"publishedAt\" marked",

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/time.h"
+
 namespace tbpay {
 
 struct Context;
@@ -55,6 +57,9 @@ class OutboxRelay {
   std::function<void(const RelayReport&)> progress_;
   bool publisher_stalled_ = false;
   bool normalized_ = false;  // no row left that only "publishedAt" marks (checked once)
+  // Until then: no event created before this can be pending (bar a requeued dead one, which
+  // goes out once the flagging is done). Where the next run's walk for the oldest starts.
+  std::optional<Timestamp> pending_from_;
 };
 
 }  // namespace tbpay

@@ -109,9 +109,11 @@ class OutboxStore {
   // skips rows another session holds; returns how many.
   virtual Result<std::size_t> normalize_published(std::size_t chunk) = 0;
   // The createdAt of the oldest pending event (published = false, publishedAt IS NULL,
-  // retryCount < max), or nullopt when there is none. One walk of the index past the rows
-  // only "publishedAt" marks, where each claim would otherwise walk them again.
-  virtual Result<std::optional<Timestamp>> oldest_pending(int max_retries) = 0;
+  // retryCount < max) created at or after `from` (nullopt: any), or nullopt when there is
+  // none. One walk of the index from `from` past the rows only "publishedAt" marks, where each
+  // claim would otherwise walk them again.
+  virtual Result<std::optional<Timestamp>> oldest_pending(int max_retries,
+                                                          std::optional<Timestamp> from) = 0;
 
   // Deletes at most `chunk` published events with publishedAt < cutoff; returns how many.
   virtual Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) = 0;

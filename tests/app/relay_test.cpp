@@ -259,6 +259,47 @@ TEST_P(RelayTest, RowsTheNodeRelayPublishedAreNeverRepublishedAndAreFlaggedPubli
   }
 }
 
+// Flagging many Node.js rows takes several runs. Meanwhile each run of one relay starts its
+// walk for the oldest pending event later than the last, but never past an event that
+// committed after the last run with an older createdAt (its transaction began earlier).
+TEST_P(RelayTest, WhileNodeRowsAreFlaggedALaterRunStillFindsAnEventThatCommittedLate) {
+  constexpr int kNodeRows = 60000;  // more than a run flags: the flagging is not done
+  const std::string created = to_sql_timestamp(now_utc() - std::chrono::hours(24 * 20));
+  const std::string cast = env.db().engine() == Engine::Postgres ? "::timestamp" : "";
+  env.db().exec(R"sql(
+    WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < )sql" +
+                    std::to_string(kNodeRows) + R"sql()
+    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
+                        "publishedAt", "createdAt")
+    SELECT 'node-' || i, 'old-' || (i % 7), 'Payment', 'PAYMENT_COMPLETED', '{}', false,
+           $1)sql" + cast + ", $1" + cast + " FROM g",
+                {created});
+  const std::string first = seed("p-1", "PAYMENT_COMPLETED", 50);  // 10 minutes ago
+  auto ctx = env.context();
+  OutboxRelay relay(*ctx);
+
+  ASSERT_EQ(relay.drain(in(seconds(60))).succeeded, 1);
+  const auto unflagged = [&] {
+    return env.db().count(
+        R"(SELECT count(*) FROM outbox WHERE published = false AND "publishedAt" IS NOT NULL)");
+  };
+  ASSERT_GT(unflagged(), 0) << "the flagging must still be under way for the second run";
+
+  // Committed just now, created 40 minutes ago: older than the event the first run found.
+  const std::string late = seed("p-2", "PAYMENT_COMPLETED", 20);
+  const std::string fresh = seed("p-3", "PAYMENT_COMPLETED", 59);
+  const RelayReport second = relay.drain(in(seconds(60)));
+
+  EXPECT_EQ(second.succeeded, 2);
+  EXPECT_TRUE(row(env.db(), late).published);
+  EXPECT_TRUE(row(env.db(), fresh).published);
+  std::set<std::string> sent;
+  for (const auto& m : consume_payment_topics(env.bootstrap(), 3))
+    sent.insert(m.headers.at("eventId"));
+  EXPECT_EQ(sent, (std::set<std::string>{first, late, fresh}));
+  EXPECT_LT(unflagged(), kNodeRows) << "each run flags some";
+}
+
 TEST_P(RelayTest, ASpentBudgetStopsBeforeClaiming) {
   seed_events(env.db(), 3, 1);
   auto ctx = env.context();

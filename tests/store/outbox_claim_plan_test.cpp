@@ -156,7 +156,7 @@ TEST_F(OutboxClaimPlanTest, RowsOnlyPublishedAtMarksAreOutOfTheClaimsWayOnceFlag
   // A relay run finds the oldest pending event once (OutboxStore::oldest_pending) and its
   // claims start there.
   auto store = db_->open();
-  auto oldest = store->outbox().oldest_pending(3);
+  auto oldest = store->outbox().oldest_pending(3, std::nullopt);
   ASSERT_TRUE(oldest && *oldest);
   EXPECT_EQ(to_iso8601(**oldest), "2025-12-13T07:00:00.001Z");
   for (const auto& [scans, claimed] : explain_claims(6, to_sql_timestamp(**oldest))) {

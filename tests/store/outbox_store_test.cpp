@@ -343,7 +343,7 @@ TEST_P(OutboxStoreTest, EveryReadSortsRowsAsTheCoreOutboxState) {
   EXPECT_EQ(stats->pending, std::ssize(pending));
   EXPECT_EQ(stats->dead, std::ssize(dead));
   EXPECT_EQ(stats->published, std::ssize(published));
-  EXPECT_EQ(outbox().oldest_pending(kMaxRetries).value(), rows[0].created_at);
+  EXPECT_EQ(outbox().oldest_pending(kMaxRetries, std::nullopt).value(), rows[0].created_at);
   auto c = claim();
   ASSERT_TRUE(c);
   EXPECT_EQ(ids_of(c->events()), pending);

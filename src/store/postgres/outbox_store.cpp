@@ -43,16 +43,19 @@ DELETE FROM outbox
 )sql"};
 
 // Run inside kClaimBegin's transaction: an ordered walk of the ("published", "createdAt")
-// index from its oldest published = false entry, whatever the statistics say.
+// index from its oldest published = false entry, whatever the statistics say. The rows are
+// then updated by address (a row this transaction locked keeps it until the commit): a third
+// less work per row than finding each again through the primary key.
 constexpr Statement kNormalize{"outbox_normalize_published", R"sql(
 UPDATE outbox
    SET published = true
- WHERE id = ANY (ARRAY(SELECT id
-                         FROM outbox
-                        WHERE published = false AND "publishedAt" IS NOT NULL
-                        ORDER BY "createdAt"
-                        LIMIT $1::integer
-                          FOR UPDATE SKIP LOCKED))
+ WHERE ctid = ANY (ARRAY(SELECT ctid
+                           FROM outbox
+                          WHERE published = false AND "publishedAt" IS NOT NULL
+                          ORDER BY "createdAt"
+                          LIMIT $1::integer
+                            FOR UPDATE SKIP LOCKED))
+   AND published = false AND "publishedAt" IS NOT NULL
 )sql"};
 
 // Inside kClaimBegin's transaction, as the claim: an ordered index walk, stopped at the first.
@@ -60,6 +63,7 @@ constexpr Statement kOldestPending{"outbox_oldest_pending", R"sql(
 SELECT "createdAt"
   FROM outbox
  WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+   AND "createdAt" >= $2::timestamp(3)
  ORDER BY "createdAt"
  LIMIT 1
 )sql"};
@@ -190,12 +194,14 @@ Result<std::size_t> PgOutboxStore::normalize_published(std::size_t chunk) {
   return rows->affected();
 }
 
-Result<std::optional<Timestamp>> PgOutboxStore::oldest_pending(int max_retries) {
+Result<std::optional<Timestamp>> PgOutboxStore::oldest_pending(int max_retries,
+                                                              std::optional<Timestamp> from) {
   auto lease = pool_.acquire();
   if (!lease) return lease.error();
   auto& conn = *lease;
   if (auto begun = conn->run(kClaimBegin); !begun) return begun.error();
-  auto rows = conn->run(kOldestPending, {std::to_string(max_retries)});
+  auto rows = conn->run(kOldestPending, {std::to_string(max_retries),
+                                         from ? to_sql_timestamp(*from) : std::string("-infinity")});
   if (!rows) return rows.error();
   if (auto done = conn->run("COMMIT"); !done) return done.error();
   if (rows->size() == 0) return std::optional<Timestamp>();

@@ -26,7 +26,8 @@ class PgOutboxStore final : public OutboxStore {
   explicit PgOutboxStore(Pool& pool) : pool_(pool) {}
   Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) override;
   Result<std::size_t> normalize_published(std::size_t chunk) override;
-  Result<std::optional<Timestamp>> oldest_pending(int max_retries) override;
+  Result<std::optional<Timestamp>> oldest_pending(int max_retries,
+                                                  std::optional<Timestamp> from) override;
   Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) override;
   Result<OutboxStats> stats(Timestamp now, int max_retries) override;
   Result<std::vector<OutboxEvent>> dead_events(int max_retries, std::size_t limit) override;

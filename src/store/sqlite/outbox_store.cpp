@@ -80,6 +80,7 @@ constexpr auto kOldestPending = R"sql(
 SELECT "createdAt"
   FROM outbox
  WHERE )sql" + kPendingRow + R"sql(
+   AND "createdAt" >= ?2
  ORDER BY "createdAt"
  LIMIT 1
 )sql";
@@ -187,11 +188,12 @@ Result<std::size_t> LiteOutboxStore::normalize_published(std::size_t chunk) {
   return q.run();
 }
 
-Result<std::optional<Timestamp>> LiteOutboxStore::oldest_pending(int max_retries) {
+Result<std::optional<Timestamp>> LiteOutboxStore::oldest_pending(int max_retries,
+                                                                std::optional<Timestamp> from) {
   auto db = pool_.acquire();
   if (!db) return db.error();
   Query q(db->get(), kOldestPending.c_str());
-  q.bind(1, std::int64_t{max_retries});
+  q.bind(1, std::int64_t{max_retries}).bind(2, from ? to_sql_timestamp(*from) : std::string());
   auto row = q.step();
   if (!row) return row.error();
   if (!*row) return std::optional<Timestamp>();
