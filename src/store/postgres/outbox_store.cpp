@@ -58,17 +58,18 @@ UPDATE outbox
    AND published = false AND "publishedAt" IS NOT NULL
 )sql"};
 
+// clang-format off
 // Inside kClaimBegin's transaction, as the claim: an ordered index walk, stopped at the first.
-constexpr Statement kOldestPending{"outbox_oldest_pending", R"sql(
+constexpr auto kOldestPendingSql = R"sql(
 SELECT "createdAt"
   FROM outbox
- WHERE published = false AND "publishedAt" IS NULL AND "retryCount" < $1::integer
+ WHERE )sql" + kPendingRow + R"sql(
    AND "createdAt" >= $2::timestamp(3)
  ORDER BY "createdAt"
  LIMIT 1
-)sql"};
+)sql";
+constexpr Statement kOldestPending{"outbox_oldest_pending", kOldestPendingSql.c_str()};
 
-// clang-format off
 constexpr auto kStatsSql = R"sql(
 SELECT count(*),
        count(*) FILTER (WHERE )sql" + kPublishedRow + R"sql(),
