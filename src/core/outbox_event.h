@@ -20,4 +20,13 @@ struct OutboxEvent {
   std::optional<std::string> last_error;
 };
 
+// How one claimed event fared on the wire: what the publisher reports and the outbox store
+// records (OutboxClaim::finish).
+struct DeliveryOutcome {
+  std::string event_id;
+  bool delivered = false;
+  std::string error;  // when not delivered
+  bool dead = false;  // give up now (e.g. unknown event type), whatever the retry count
+};
+
 }  // namespace tbpay
