@@ -29,9 +29,9 @@
 #include <sstream>
 
 #include "app/relay.h"
-#include "context/context.h"
 #include "publish/kafka/embedded_cluster.h"
 #include "publish/kafka/kafka_publisher.h"
+#include "wiring/wiring.h"
 
 namespace {
 

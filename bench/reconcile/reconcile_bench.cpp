@@ -15,9 +15,9 @@
 #include <string>
 
 #include "app/reconcile.h"
-#include "context/context.h"
 #include "crypto/crypto.h"
 #include "providers/fake_provider_api.h"
+#include "wiring/wiring.h"
 
 namespace {
 

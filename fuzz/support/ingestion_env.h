@@ -11,13 +11,12 @@
 #include <string>
 
 #include "app/webhook.h"
-#include "context/context.h"
 #include "core/time.h"
 #include "crypto/crypto.h"
 #include "observability/metrics.h"
 #include "providers/payos/payos.h"
 #include "providers/zalopay/zalopay.h"
-#include "store/open.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::fuzzing {
 
@@ -42,9 +41,7 @@ struct IngestionEnv {
     config.zalopay = kZaloPayKeys;
     config.payos = kPayOsKeys;
     // Logs go nowhere: the fuzzer would drown in them (and they are not what is tested).
-    ctx = std::make_unique<Context>(config, Logger(LogLevel::Error, "/dev/null"),
-                                    open_database(config), make_zalopay(config.zalopay),
-                                    make_payos(config.payos));
+    ctx = make_context(config, Logger(LogLevel::Error, "/dev/null"));
     check(ctx->db->schema().migrate().ok(), "migrate");
     add_payment("TB-FUZZ-Z1", 150000, Provider::ZaloPay, "251213_TB-FUZZ-Z1");
     add_payment("TB-FUZZ-Z2", 99000, Provider::ZaloPay, "251213_TB-FUZZ-Z2");

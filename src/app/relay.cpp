@@ -87,7 +87,7 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
   // claimed while this one is being published and marked (and events of one payment still go
   // out in order: a payment whose earliest event is locked contributes nothing). A SQLite
   // claim locks nothing: there, one batch at a time.
-  const bool overlap = ctx_.config.uses_postgres();
+  const bool overlap = store.claim_holds_rows();
   ClaimOptions claim_options;
   claim_options.limit = static_cast<std::size_t>(ctx_.config.outbox_batch_size);
   claim_options.max_retries = max_retries;

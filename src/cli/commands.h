@@ -11,7 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "context/context.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::cli {
 

@@ -16,8 +16,8 @@
 #include "app/event_topics.h"
 #include "app/lookup_index.h"
 #include "cli/commands.h"
-#include "context/context.h"
 #include "publish/kafka/probe.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::cli {
 

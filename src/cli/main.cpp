@@ -5,7 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "context/context.h"
+#include "wiring/wiring.h"
 
 namespace {
 

@@ -15,9 +15,9 @@
 #include "app/webhook.h"
 #include "cli/commands.h"
 #include "config/database_url.h"
-#include "context/context.h"
 #include "http/server.h"
 #include "observability/metrics.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::cli {
 

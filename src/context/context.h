@@ -1,5 +1,8 @@
 #pragma once
-// The process-lifetime resources, built once at start-up and passed down (no singletons).
+// The process-lifetime resources, built once at start-up and passed down (no singletons). It
+// holds the ports only; which adapters stand behind them is chosen by the composition root,
+// make_context() in wiring/wiring.h, on the runtimes' side.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,11 +14,19 @@
 
 namespace tbpay {
 
+// Opens the event publisher the configuration names (wiring's open_publisher).
+using PublisherFactory =
+    std::function<std::unique_ptr<EventPublisher>(const Config&, const Logger&)>;
+
 struct Context {
   Context(Config c, Logger l, std::unique_ptr<Database> d, std::unique_ptr<PaymentProvider> z,
-          std::unique_ptr<PaymentProvider> p)
-      : config(std::move(c)), log(std::move(l)), db(std::move(d)), zalopay(std::move(z)),
-        payos(std::move(p)) {}
+          std::unique_ptr<PaymentProvider> p, PublisherFactory open_publisher)
+      : config(std::move(c)),
+        log(std::move(l)),
+        db(std::move(d)),
+        zalopay(std::move(z)),
+        payos(std::move(p)),
+        open_publisher_(std::move(open_publisher)) {}
 
   Config config;
   Logger log;
@@ -29,16 +40,8 @@ struct Context {
   const PaymentProvider& provider(Provider p) const { return p == Provider::ZaloPay ? *zalopay : *payos; }
 
  private:
+  PublisherFactory open_publisher_;
   std::unique_ptr<EventPublisher> publisher_;
 };
-
-// Thrown for start-up failures (bad configuration): the runtimes print it and exit non-zero.
-struct StartupError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::unique_ptr<Context> make_context(Config config);
-// Reads the process environment; throws StartupError naming the bad variable.
-std::unique_ptr<Context> make_context_from_env();
 
 }  // namespace tbpay

@@ -43,4 +43,13 @@ constexpr bool dead_after_failure(int retry_count, int max_retries) {
   return outbox_state(false, false, retry_count + 1, max_retries) == OutboxState::Dead;
 }
 
+// How one claimed event fared on the wire: what the publisher reports and the outbox store
+// records (OutboxClaim::finish).
+struct DeliveryOutcome {
+  std::string event_id;
+  bool delivered = false;
+  std::string error;  // when not delivered
+  bool dead = false;  // give up now (e.g. unknown event type), whatever the retry count
+};
+
 }  // namespace tbpay

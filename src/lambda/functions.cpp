@@ -17,10 +17,10 @@
 #include "app/reconcile.h"
 #include "app/relay.h"
 #include "app/webhook.h"
-#include "context/context.h"
 #include "core/time.h"
 #include "lambda/api_gateway.h"
 #include "observability/metrics.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::lambda {
 

@@ -6,7 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "store/store.h"
+#include "core/outbox_event.h"
+#include "core/result.h"
 
 namespace tbpay {
 

@@ -52,14 +52,6 @@ class PaymentStore {
   virtual Status<> ping() = 0;
 };
 
-// How a batch of claimed events fared on the wire.
-struct DeliveryOutcome {
-  std::string event_id;
-  bool delivered = false;
-  std::string error;  // when not delivered
-  bool dead = false;  // give up now (e.g. unknown event type), whatever the retry count
-};
-
 // Events claimed by one relay. Other relays do not see them until finish() or destruction
 // (which releases the claim unchanged).
 class OutboxClaim {
@@ -100,6 +92,11 @@ class OutboxStore {
   // most one per aggregate and never one whose aggregate has an earlier pending event, so
   // that events of one payment go out in createdAt order even with several relays.
   virtual Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) = 0;
+  // Does a claim hold its rows until finish()? Then no other claim takes them, and the relay
+  // may claim the next batch while one is still on the wire: PostgreSQL (FOR UPDATE SKIP
+  // LOCKED). Where it does not (SQLite), a claim sees the unfinished batch's events again, so
+  // the relay claims one batch at a time.
+  virtual bool claim_holds_rows() const = 0;
 
   // A row with "publishedAt" set is published, whatever its `published` flag: the Node.js relay
   // set only "publishedAt". Every read here treats it so (never claimed, counted as published,

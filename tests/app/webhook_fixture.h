@@ -16,14 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "app/webhook.h"
-#include "context/context.h"
 #include "core/payment.h"
 #include "crypto/crypto.h"
 #include "observability/metrics.h"
 #include "providers/payos/payos.h"
 #include "providers/zalopay/zalopay.h"
-#include "store/open.h"
+#include "support/signed_callbacks.h"
 #include "support/test_database.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::test {
 
@@ -152,11 +152,7 @@ class WebhookEnv {
     log_path_ = folder_ + "/log.jsonl";
     if (keys.zalopay) config.zalopay = zalopay_keys();
     if (keys.payos) config.payos = payos_keys();
-    auto database = open_database(config);
-    auto zalopay = make_zalopay(config.zalopay);
-    auto payos = make_payos(config.payos);
-    ctx_ = std::make_unique<Context>(config, Logger(LogLevel::Debug, log_path_),
-                                     std::move(database), std::move(zalopay), std::move(payos));
+    ctx_ = make_context(config, Logger(LogLevel::Debug, log_path_));
     metrics_ = std::make_unique<Metrics>("webhook", [this](std::string_view line) {
       std::lock_guard lock(metric_mutex_);
       metric_lines_.emplace_back(line);
@@ -174,24 +170,16 @@ class WebhookEnv {
   std::unique_ptr<WebhookIngestion> ingestion_;
 };
 
+// Signed with this suite's keys (support/signed_callbacks.h).
 inline std::string zalopay_callback(const std::string& app_trans_id, std::int64_t amount,
                                     ZaloPayKeys keys = zalopay_keys()) {
-  return sign_zalopay_callback(keys, app_trans_id, amount, 240000123);
+  return signed_zalopay_callback(keys, app_trans_id, amount);
 }
 
 inline std::string payos_webhook(const std::string& payment_link_id, std::int64_t amount,
                                  std::string code = "00", std::string desc = "success",
                                  PayOsKeys keys = payos_keys()) {
-  PayOsWebhookData data;
-  data.payment_link_id = payment_link_id;
-  data.order_code = "123456";
-  data.amount = amount;
-  data.code = std::move(code);
-  data.desc = std::move(desc);
-  data.description = "TB thanh toan";
-  data.reference = "FT25121312345";
-  data.transaction_date_time = "2025-12-13 13:05:18";
-  return sign_payos_webhook(keys, data);
+  return signed_payos_webhook(keys, payment_link_id, amount, code, desc);
 }
 
 inline nlohmann::json body_of(const HttpReply& r) { return nlohmann::json::parse(r.body); }

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "app/webhook_fixture.h"
-#include "http/http_client.h"
 #include "http/server.h"
+#include "support/http_client.h"
 
 namespace tbpay::test {
 namespace {

@@ -7,15 +7,22 @@
 #include <map>
 #include <thread>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/webhook_fixture.h"
-#include "http/http_client.h"
 #include "http/serve_process.h"
+#include "support/http_client.h"
 #include "support/promtool.h"
 
 namespace tbpay::test {
 namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
 
 using nlohmann::json;
 using Samples = std::map<std::string, double>;

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/webhook_fixture.h"
-#include "http/http_client.h"
 #include "http/serve_process.h"
+#include "support/http_client.h"
 
 namespace tbpay::test {
 namespace {
@@ -52,7 +52,7 @@ TEST(Serve, SigtermFinishesTheRequestInFlightThenExitsZero) {
   ASSERT_TRUE(serve.line_with_message("shutting down"));
   ASSERT_TRUE(inflight.send(body));
   auto r = inflight.read();
-  ASSERT_TRUE(r) << inflight.last_error().message();
+  ASSERT_TRUE(r) << inflight.last_error();
   EXPECT_EQ(json::parse(r->body())["return_code"], 1);
   EXPECT_EQ(serve.wait(), 0);
   EXPECT_EQ(db.scalar(R"(SELECT status FROM payments WHERE "orderCode" = 'TB-SERVE-1')"),

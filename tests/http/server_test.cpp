@@ -6,12 +6,20 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+
 #include "app/webhook_fixture.h"
-#include "http/http_client.h"
 #include "http/server.h"
+#include "support/http_client.h"
 
 namespace tbpay::test {
 namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
 
 using nlohmann::json;
 
@@ -158,7 +166,7 @@ TEST_F(HttpServer, OversizedHeaderIs431) {
   ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
                      "\r\n\r\n"));
   auto r = c.read();
-  ASSERT_TRUE(r) << c.last_error().message();
+  ASSERT_TRUE(r) << c.last_error();
   EXPECT_EQ(r->result_int(), 431);
   HttpClient next(server.port());
   EXPECT_TRUE(next.request("GET", "/healthz"));
@@ -171,7 +179,7 @@ TEST_F(HttpServer, DeclaredBodyOver64KiBIs413WithoutSendingIt) {
   ASSERT_TRUE(c.send("POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      "Content-Length: 70000\r\n\r\n"));
   auto r = c.read();
-  ASSERT_TRUE(r) << c.last_error().message();
+  ASSERT_TRUE(r) << c.last_error();
   EXPECT_EQ(r->result_int(), 413);
   EXPECT_TRUE(json::accept(r->body()));
   EXPECT_FALSE(r->keep_alive());
@@ -187,7 +195,7 @@ TEST_F(HttpServer, ChunkedBodyOver64KiBIs413) {
   raw += "0\r\n\r\n";
   c.send(raw);
   auto r = c.read();
-  ASSERT_TRUE(r) << c.last_error().message();
+  ASSERT_TRUE(r) << c.last_error();
   EXPECT_EQ(r->result_int(), 413);
 
   // Just under the limit, chunked: read whole and handed to the provider (not a callback).
@@ -312,7 +320,7 @@ TEST_F(HttpServer, GracefulShutdownFinishesTheRequestInFlight) {
   EXPECT_TRUE(idle.closed_by_server());  // nothing in flight there: closed at once
   ASSERT_TRUE(inflight.send(body));
   auto r = inflight.read();
-  ASSERT_TRUE(r) << inflight.last_error().message();
+  ASSERT_TRUE(r) << inflight.last_error();
   EXPECT_EQ(json::parse(r->body())["return_code"], 1);
   EXPECT_FALSE(r->keep_alive());
   server->stop();  // run() returns once that response is out

@@ -14,14 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "app/webhook_fixture.h"  // provider keys and signed callback bodies
-#include "context/context.h"
 #include "crypto/crypto.h"
 #include "lambda/fake_runtime_api.h"
 #include "lambda/functions.h"
 #include "lambda/loop_under_test.h"
 #include "observability/metrics.h"
-#include "store/open.h"
 #include "support/test_database.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::test {
 
@@ -178,11 +177,7 @@ class LambdaFunctionEnv {
     config.payos = payos_keys();
     config.zalopay.api_url = zalopay_url;  // the reconciler's fakes, when a test gives them
     config.payos.api_url = payos_url;
-    auto database = open_database(config);
-    auto zalopay = make_zalopay(config.zalopay);
-    auto payos = make_payos(config.payos);
-    ctx_ = std::make_unique<Context>(config, Logger(LogLevel::Debug, folder_ + "/log.jsonl"),
-                                     std::move(database), std::move(zalopay), std::move(payos));
+    ctx_ = make_context(config, Logger(LogLevel::Debug, folder_ + "/log.jsonl"));
     metrics_ = std::make_unique<Metrics>(std::string(lambda::handler_name(function)),
                                          [this](std::string_view line) {
                                            std::lock_guard lock(metric_mutex_);

@@ -16,13 +16,19 @@
 #include <thread>
 #include <vector>
 
-#include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
 #include "store/postgres/connection.h"
+#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
+
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 using Clock = std::chrono::steady_clock;
 
@@ -47,7 +53,7 @@ bool deliver_until_settled(unsigned short port, const SeededPayment& p, int atte
   for (int i = 0; i < attempts; ++i) {
     auto r = http_once(port, raw_request("POST", webhook_path(p.provider), signed_callback(p)));
     if (r) {
-      const auto m = meaning_of(p.provider, r->status, r->body);
+      const auto m = meaning_of(p.provider, status_of(*r), r->body());
       if (m == ReplyMeaning::Success || m == ReplyMeaning::Duplicate) return true;
       if (m != ReplyMeaning::Retry) return false;
     }
@@ -83,7 +89,7 @@ TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceA
   std::vector<std::thread> clients;
   for (int c = 0; c < kLoadClients; ++c) {
     clients.emplace_back([&, c] {
-      std::unique_ptr<HttpConnection> conn;
+      std::unique_ptr<HttpClient> conn;
       for (std::size_t k = kDeliveredBefore + c; !stop_load; k += kLoadClients) {
         const auto& p =
             payments[kDeliveredBefore + (k - kDeliveredBefore) % (kPayments - kDeliveredBefore)];
@@ -91,11 +97,11 @@ TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceA
         s.provider = p.provider;
         s.sent = Clock::now();
         try {
-          if (!conn) conn = std::make_unique<HttpConnection>(port);
+          if (!conn) conn = std::make_unique<HttpClient>(port);
           if (auto r = conn->post(webhook_path(p.provider), signed_callback(p))) {
             s.answered = true;
-            s.status = r->status;
-            s.body = std::move(r->body);
+            s.status = status_of(*r);
+            s.body = std::move(r->body());
           } else {
             conn.reset();
           }
@@ -116,7 +122,7 @@ TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceA
   long rss_early = 0;
   while (Clock::now() - down < kOutage) {
     if (auto r = http_once(port, raw_request("GET", "/readyz", {})))
-      readyz_during.push_back(r->status);
+      readyz_during.push_back(status_of(*r));
     else
       readyz_during.push_back(-1);
     if (rss_early == 0 && Clock::now() - down > 2s) rss_early = serve.process().rss_kib();
@@ -163,7 +169,7 @@ TEST(DatabaseOutage, CallbacksAreToldToRetryWhileItIsDownAndCompleteExactlyOnceA
   bool ready = false;
   for (int i = 0; i < 120 && !ready; ++i) {
     auto r = http_once(port, raw_request("GET", "/readyz", {}));
-    ready = r && r->status == 200;
+    ready = r && status_of(*r) == 200;
     if (!ready) std::this_thread::sleep_for(250ms);
   }
   ASSERT_TRUE(ready) << "/readyz never came back to 200";
@@ -203,13 +209,13 @@ TEST(DatabaseOutage, SessionsKilledUnderLoadCostARetryAtMostAndNoPaymentTwice) {
   std::vector<std::thread> clients;
   for (int c = 0; c < kLoadClients; ++c) {
     clients.emplace_back([&] {
-      HttpConnection conn(port);
+      HttpClient conn(port);
       for (std::size_t k; (k = next.fetch_add(1)) < payments.size();) {
         const auto& p = payments[k];
         bool settled = false;
         for (int attempt = 0; attempt < 20 && !settled; ++attempt) {
           auto r = conn.post(webhook_path(p.provider), signed_callback(p));
-          const auto m = r ? meaning_of(p.provider, r->status, r->body) : ReplyMeaning::Other;
+          const auto m = r ? meaning_of(p.provider, status_of(*r), r->body()) : ReplyMeaning::Other;
           settled = m == ReplyMeaning::Success || m == ReplyMeaning::Duplicate;
           if (m == ReplyMeaning::Retry) ++retries;
           if (m == ReplyMeaning::Rejected || m == ReplyMeaning::Other) ++refused;
@@ -243,7 +249,7 @@ TEST(DatabaseOutage, SessionsKilledUnderLoadCostARetryAtMostAndNoPaymentTwice) {
             0);
   auto ready = http_once(port, raw_request("GET", "/readyz", {}));
   ASSERT_TRUE(ready);
-  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(status_of(*ready), 200);
   std::printf(
       "sessions killed: %d rounds ended %d sessions; %d retry replies, %d payments completed "
       "once\n",
@@ -270,7 +276,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 1));
 
   cluster.freeze();  // a failure meanwhile still ends well: stopping a cluster thaws it
-  std::vector<std::optional<HttpReplyOnWire>> replies(kFrozenPayments);
+  std::vector<std::optional<Response>> replies(kFrozenPayments);
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
@@ -289,11 +295,12 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   for (int i = 0; i < kFrozenPayments; ++i) {
     const auto& p = payments[i];
     ASSERT_TRUE(replies[i].has_value()) << p.order_code << ": no reply in 60 s";
-    EXPECT_EQ(meaning_of(p.provider, replies[i]->status, replies[i]->body), ReplyMeaning::Retry)
-        << p.order_code << " got " << replies[i]->status << " " << replies[i]->body;
+    EXPECT_EQ(meaning_of(p.provider, status_of(*replies[i]), replies[i]->body()),
+              ReplyMeaning::Retry)
+        << p.order_code << " got " << status_of(*replies[i]) << " " << replies[i]->body();
   }
   ASSERT_TRUE(readyz.has_value()) << "/readyz: no reply in 60 s";
-  EXPECT_EQ(readyz->status, 503);
+  EXPECT_EQ(status_of(*readyz), 503);
   EXPECT_TRUE(alive);
   // The log says, for every callback, which bound ended its wait, in words an operator can act
   // on. Which bound it is depends on timing alone: a warm pooled connection meets

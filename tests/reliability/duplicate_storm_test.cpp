@@ -12,12 +12,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
+
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 constexpr int kPayments = 2000;
 constexpr int kCopies = 5;
@@ -67,10 +73,10 @@ TEST(DuplicateStorm, FiveConcurrentCopiesOfEveryCallbackMakeExactlyOneTransition
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&] {
-      std::unique_ptr<HttpConnection> conn;
+      std::unique_ptr<HttpClient> conn;
       for (std::size_t k; (k = next.fetch_add(1)) < deliveries.size();) {
         auto& d = deliveries[k];
-        if (!conn) conn = std::make_unique<HttpConnection>(serve.port());
+        if (!conn) conn = std::make_unique<HttpClient>(serve.port());
         auto r = conn->post(d.path, d.body);
         if (!r) {
           ++connection_failures;
@@ -78,8 +84,8 @@ TEST(DuplicateStorm, FiveConcurrentCopiesOfEveryCallbackMakeExactlyOneTransition
           continue;
         }
         d.answered = true;
-        d.status = r->status;
-        d.reply = r->body;
+        d.status = status_of(*r);
+        d.reply = r->body();
       }
     });
   }
@@ -172,10 +178,10 @@ TEST_P(RacingCallbacks, FailureAndSuccessRacingEndCompletedWithEventsInTransitio
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&] {
-      HttpConnection conn(serve.port());
+      HttpClient conn(serve.port());
       for (std::size_t k; (k = next.fetch_add(1)) < bodies.size();) {
         auto r = conn.post("/webhook/payos", bodies[k]);
-        if (!r || meaning_of(Provider::PayOS, r->status, r->body) != ReplyMeaning::Success)
+        if (!r || meaning_of(Provider::PayOS, status_of(*r), r->body()) != ReplyMeaning::Success)
           ++not_ok;
       }
     });

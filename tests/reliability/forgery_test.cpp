@@ -15,12 +15,18 @@
 
 #include "crypto/crypto.h"
 #include "providers/zalopay/zalopay.h"
-#include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
+
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 using nlohmann::json;
 
@@ -162,15 +168,15 @@ TEST(Forgery, NoForgedOrTamperedCallbackChangesStateAndMismatchesRaiseAnAlert) {
   };
 
   ServeUnderTest serve(tbpay_env(db.url()), folder.path());
-  HttpConnection conn(serve.port());
+  HttpClient conn(serve.port());
   for (std::size_t i = 0; i < forgeries.size(); ++i) {
     const auto& f = forgeries[i];
     auto r = conn.post(f.path, f.body, "X-Request-Id: forgery-" + std::to_string(i) + "\r\n");
     ASSERT_TRUE(r) << f.name << ": " << conn.last_error();
-    EXPECT_EQ(r->status, f.status) << f.name << ": " << r->body;
+    EXPECT_EQ(status_of(*r), f.status) << f.name << ": " << r->body();
     if (f.path == zp && f.status == 200) {
-      EXPECT_EQ(json::parse(r->body).value("return_code", 99), f.return_code)
-          << f.name << ": " << r->body;
+      EXPECT_EQ(json::parse(r->body()).value("return_code", 99), f.return_code)
+          << f.name << ": " << r->body();
     }
   }
 
@@ -198,15 +204,15 @@ TEST(Forgery, NoForgedOrTamperedCallbackChangesStateAndMismatchesRaiseAnAlert) {
   // Genuine callbacks still go through, PayOS signatures in either case.
   auto z3_reply = conn.post(zp, signed_callback(z3));
   ASSERT_TRUE(z3_reply);
-  EXPECT_EQ(json::parse(z3_reply->body).value("return_code", 99), 1) << z3_reply->body;
+  EXPECT_EQ(json::parse(z3_reply->body()).value("return_code", 99), 1) << z3_reply->body();
   auto p3_upper =
       with_field(signed_callback(p3), "signature", upper(field(signed_callback(p3), "signature")));
   auto p3_reply = conn.post(po, p3_upper);
   ASSERT_TRUE(p3_reply);
-  EXPECT_EQ(p3_reply->status, 200) << p3_reply->body;
+  EXPECT_EQ(status_of(*p3_reply), 200) << p3_reply->body();
   auto p4_reply = conn.post(po, signed_callback(p4));
   ASSERT_TRUE(p4_reply);
-  EXPECT_EQ(p4_reply->status, 200) << p4_reply->body;
+  EXPECT_EQ(status_of(*p4_reply), 200) << p4_reply->body();
   EXPECT_EQ(pg_count(db.url(), "SELECT count(*) FROM payments WHERE status = 'COMPLETED'"), 3);
   EXPECT_EQ(pg_count(db.url(), "SELECT count(*) FROM outbox"), 3);
   EXPECT_EQ(

@@ -15,12 +15,18 @@
 
 #include "crypto/crypto.h"
 #include "providers/payos/payos.h"
-#include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
+
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 using nlohmann::json;
 using namespace std::string_literals;
@@ -264,10 +270,10 @@ TEST(HostileInput, EveryMalformedRequestGetsItsDocumentedReplyAndChangesNothing)
   std::vector<std::thread> slow;
   auto drip = [&](std::string head, std::string tail) {
     slow.emplace_back([&, head, tail] {
-      HttpConnection c(port);
+      HttpClient c(port);
       c.send(head);
       for (std::size_t i = 0; i < tail.size(); ++i) {
-        if (!c.send(tail.substr(i, 1)) || c.closed_by_server(300ms)) {
+        if (!c.send(tail.substr(i, 1)) || c.closed_by_server_after_any_reply(300ms)) {
           ++slow_cut_off;
           return;
         }
@@ -279,37 +285,37 @@ TEST(HostileInput, EveryMalformedRequestGetsItsDocumentedReplyAndChangesNothing)
   drip("POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n",
        std::string(200, ' '));  // slow body
   slow.emplace_back([&] {       // a body that never comes
-    HttpConnection c(port);
+    HttpClient c(port);
     c.send("POST /webhook/payos HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"code\"");
-    if (c.closed_by_server(30s)) ++slow_cut_off;
+    if (c.closed_by_server_after_any_reply(30s)) ++slow_cut_off;
   });
   constexpr int kIdle = 300;
-  std::vector<std::unique_ptr<HttpConnection>> idle;
-  for (int i = 0; i < kIdle; ++i) idle.push_back(std::make_unique<HttpConnection>(port));
+  std::vector<std::unique_ptr<HttpClient>> idle;
+  for (int i = 0; i < kIdle; ++i) idle.push_back(std::make_unique<HttpClient>(port));
 
   for (const auto& c : table) {
     auto r = http_once(port, c.raw);
     ASSERT_TRUE(r) << c.name << ": no reply";
-    EXPECT_EQ(r->status, c.status) << c.name << ": " << r->body;
-    EXPECT_TRUE(json::accept(r->body)) << c.name << ": reply is not JSON: " << r->body;
+    EXPECT_EQ(status_of(*r), c.status) << c.name << ": " << r->body();
+    EXPECT_TRUE(json::accept(r->body())) << c.name << ": reply is not JSON: " << r->body();
     if (c.status == 200 && c.return_code != 99) {
-      EXPECT_EQ(json::parse(r->body).value("return_code", 99), c.return_code)
-          << c.name << ": " << r->body;
+      EXPECT_EQ(json::parse(r->body()).value("return_code", 99), c.return_code)
+          << c.name << ": " << r->body();
     }
     if (c.status == 405) {
-      EXPECT_FALSE(r->headers["allow"].empty()) << c.name;
+      EXPECT_FALSE((*r)["allow"].empty()) << c.name;
     }
   }
 
   // With 300 idle connections open, a genuine callback still goes through on a new one.
   auto during = http_once(port, post(zp, valid_z));
   ASSERT_TRUE(during);
-  EXPECT_EQ(json::parse(during->body).value("return_code", 99), 1) << during->body;
+  EXPECT_EQ(json::parse(during->body()).value("return_code", 99), 1) << during->body();
 
   for (auto& t : slow) t.join();
   EXPECT_EQ(slow_cut_off.load(), 3) << "slow-drip clients that the server did not cut off";
   for (auto& c : idle)
-    if (c->closed_by_server(30s)) ++idle_closed;
+    if (c->closed_by_server_after_any_reply(30s)) ++idle_closed;
   EXPECT_EQ(idle_closed.load(), kIdle) << "idle connections the server left open";
 
   // Nothing changed but the one genuine callback; the server is up and still works.
@@ -318,7 +324,7 @@ TEST(HostileInput, EveryMalformedRequestGetsItsDocumentedReplyAndChangesNothing)
   ASSERT_TRUE(serve.process().running());
   auto after = http_once(port, post(po, signed_callback(p)));
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->status, 200) << after->body;
+  EXPECT_EQ(status_of(*after), 200) << after->body();
   EXPECT_EQ(pg_count(db.url(), "SELECT count(*) FROM outbox"), 2);
   for (const auto& line : serve.process().log_lines()) {
     EXPECT_NE(line.value("http_status", 0), 500) << line.dump();

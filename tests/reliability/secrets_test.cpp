@@ -13,12 +13,18 @@
 #include <nlohmann/json.hpp>
 
 #include "publish/kafka/embedded_cluster.h"
-#include "reliability/support/http_connection.h"
 #include "reliability/support/serve.h"
+#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
+
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 using nlohmann::json;
 
@@ -80,7 +86,7 @@ TEST(Secrets, NoLineAnyProcessPrintsHoldsAKeyAPasswordOrAFullSignature) {
   }
   {
     ServeUnderTest serve(env, folder.path(), "serve");
-    HttpConnection conn(serve.port());
+    HttpClient conn(serve.port());
     for (const auto& b : bodies) {
       const bool zalopay = json::parse(b).contains("mac");
       ASSERT_TRUE(conn.post(zalopay ? "/webhook/zalopay" : "/webhook/payos", b))
@@ -133,7 +139,7 @@ TEST(Secrets, NoLineAnyProcessPrintsHoldsAKeyAPasswordOrAFullSignature) {
     ServeUnderTest serve(tbpay_env(refused, {"LOG_LEVEL=debug"}), folder.path(), "serve-refused");
     auto r = http_once(serve.port(), raw_request("GET", "/readyz", {}));
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 503);
+    EXPECT_EQ(status_of(*r), 503);
     auto cb = http_once(serve.port(), raw_request("POST", "/webhook/zalopay", bodies[0]));
     ASSERT_TRUE(cb);
     serve.process().signal(SIGTERM);

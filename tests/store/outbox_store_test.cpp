@@ -156,6 +156,22 @@ TEST_P(OutboxStoreTest, ClaimDroppedWithoutFinishLeavesEventsUnchanged) {
   EXPECT_EQ(ids_of(claim()->events()), std::vector<std::string>{a[0]});
 }
 
+// The relay claims the next batch while one is on the wire only where the store says a claim
+// holds its rows (OutboxStore::claim_holds_rows): each engine's answer is what a second claim
+// then sees.
+TEST_P(OutboxStoreTest, ClaimHoldsRowsSaysWhetherASecondClaimSeesTheUnfinishedBatch) {
+  const auto a = payment_with_events("TB-A", {1});
+  auto first = claim();
+  ASSERT_EQ(ids_of(first->events()), std::vector<std::string>{a[0]});
+
+  auto second = claim();
+
+  if (outbox().claim_holds_rows())
+    EXPECT_TRUE(second->events().empty());
+  else
+    EXPECT_EQ(ids_of(second->events()), std::vector<std::string>{a[0]});
+}
+
 TEST_P(OutboxStoreTest, OneRelayDrainsEveryEventOnceInPerPaymentOrder) {
   std::map<std::string, std::vector<std::string>> expected;  // payment order -> event ids
   for (int p = 0; p < 30; ++p) {

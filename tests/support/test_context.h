@@ -1,11 +1,11 @@
 #pragma once
-// A Context (context/context.h) on a test database. Header-only so that tbpay_test_support
-// does not drag the whole context (publishers, providers) into store tests; a test that uses
-// it links tbpay_context (tbpay_app does).
+// A Context (context/context.h) on a test database, opened by the wiring as the runtimes open
+// theirs. Header-only so that tbpay_test_support does not drag the publishers and providers
+// into store tests; a test that uses it links tbpay_wiring.
 #include <memory>
 
-#include "context/context.h"
 #include "support/test_database.h"
+#include "wiring/wiring.h"
 
 namespace tbpay::test {
 

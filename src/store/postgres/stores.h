@@ -25,6 +25,7 @@ class PgOutboxStore final : public OutboxStore {
  public:
   explicit PgOutboxStore(Pool& pool) : pool_(pool) {}
   Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) override;
+  bool claim_holds_rows() const override { return true; }  // FOR UPDATE SKIP LOCKED, until finish()
   Result<std::size_t> normalize_published(std::size_t chunk) override;
   Result<std::optional<Timestamp>> oldest_pending(int max_retries,
                                                   std::optional<Timestamp> from) override;

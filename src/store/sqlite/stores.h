@@ -25,6 +25,7 @@ class LiteOutboxStore final : public OutboxStore {
  public:
   explicit LiteOutboxStore(Pool& pool) : pool_(pool) {}
   Result<std::unique_ptr<OutboxClaim>> claim_batch(const ClaimOptions& options) override;
+  bool claim_holds_rows() const override { return false; }  // SQLite has no row locks
   Result<std::size_t> normalize_published(std::size_t chunk) override;
   Result<std::optional<Timestamp>> oldest_pending(int max_retries,
                                                   std::optional<Timestamp> from) override;

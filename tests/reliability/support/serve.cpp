@@ -4,8 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "providers/payos/payos.h"
-#include "providers/zalopay/zalopay.h"
+#include "support/signed_callbacks.h"
 
 namespace tbpay::reliability {
 
@@ -52,21 +51,12 @@ std::string webhook_path(Provider provider) {
 
 std::string zalopay_callback(const std::string& app_trans_id, std::int64_t amount,
                              const ZaloPayKeys& keys) {
-  return sign_zalopay_callback(keys, app_trans_id, amount, 240000000 + amount);
+  return test::signed_zalopay_callback(keys, app_trans_id, amount);
 }
 
 std::string payos_webhook(const std::string& payment_link_id, std::int64_t amount,
                           const std::string& code, const PayOsKeys& keys) {
-  PayOsWebhookData data;
-  data.payment_link_id = payment_link_id;
-  data.order_code = std::to_string(amount);
-  data.amount = amount;
-  data.code = code;
-  data.desc = code == "00" ? "success" : "payment failed";
-  data.description = "TB thanh toan";
-  data.reference = "FT2512" + std::to_string(amount);
-  data.transaction_date_time = "2025-12-13 13:05:18";
-  return sign_payos_webhook(keys, data);
+  return test::signed_payos_webhook(keys, payment_link_id, amount, code);
 }
 
 std::string signed_callback(const SeededPayment& payment, bool failed, std::int64_t amount) {

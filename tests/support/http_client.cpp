@@ -1,31 +1,35 @@
-#include "reliability/support/http_connection.h"
+#include "support/http_client.h"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/read.hpp>
 
-namespace tbpay::reliability {
+namespace tbpay::test {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 
-HttpConnection::HttpConnection(unsigned short port) : stream_(ioc_) {
+unsigned short port_of(const std::string& address) {
+  return static_cast<unsigned short>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+HttpClient::HttpClient(unsigned short port) : stream_(ioc_) {
   stream_.socket().connect({asio::ip::make_address("127.0.0.1"), port});
 }
 
-HttpConnection::~HttpConnection() {
+HttpClient::~HttpClient() {
   beast::error_code ec;
   stream_.socket().close(ec);
 }
 
-bool HttpConnection::send(std::string_view raw) {
+bool HttpClient::send(std::string_view raw) {
   beast::error_code ec;
   asio::write(stream_.socket(), asio::buffer(raw.data(), raw.size()), ec);
   return !ec;
 }
 
-std::optional<HttpReplyOnWire> HttpConnection::read(std::chrono::milliseconds wait) {
+std::optional<Response> HttpClient::read(std::chrono::milliseconds wait) {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(16u << 20);
   beast::error_code result = asio::error::would_block;
@@ -38,20 +42,10 @@ std::optional<HttpReplyOnWire> HttpConnection::read(std::chrono::milliseconds wa
     last_error_ = result.message();
     return std::nullopt;
   }
-  auto& res = parser.get();
-  HttpReplyOnWire out;
-  out.status = static_cast<int>(res.result_int());
-  out.body = std::move(res.body());
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(field.value());
-  }
-  return out;
+  return parser.release();
 }
 
-std::optional<HttpReplyOnWire> HttpConnection::exchange(std::string_view raw,
-                                                        std::chrono::milliseconds wait) {
+std::optional<Response> HttpClient::exchange(std::string_view raw, std::chrono::milliseconds wait) {
   if (!send(raw)) {
     last_error_ = "send failed";
     return std::nullopt;
@@ -59,8 +53,18 @@ std::optional<HttpReplyOnWire> HttpConnection::exchange(std::string_view raw,
   return read(wait);
 }
 
-bool HttpConnection::closed_by_server(std::chrono::milliseconds wait) {
-  // Whatever the server still says before closing (an error reply) is read and dropped.
+bool HttpClient::closed_by_server(std::chrono::milliseconds wait) {
+  char byte;
+  beast::error_code result = asio::error::would_block;
+  stream_.expires_after(wait);
+  stream_.async_read_some(asio::buffer(&byte, 1),
+                          [&](beast::error_code ec, std::size_t) { result = ec; });
+  ioc_.restart();
+  ioc_.run();
+  return result == asio::error::eof || result == asio::error::connection_reset;
+}
+
+bool HttpClient::closed_by_server_after_any_reply(std::chrono::milliseconds wait) {
   char bytes[4096];
   stream_.expires_after(wait);
   for (;;) {
@@ -74,14 +78,14 @@ bool HttpConnection::closed_by_server(std::chrono::milliseconds wait) {
   }
 }
 
-std::optional<HttpReplyOnWire> http_once(unsigned short port, std::string_view raw,
-                                         std::chrono::milliseconds wait) {
+std::optional<Response> http_once(unsigned short port, std::string_view raw,
+                                  std::chrono::milliseconds wait) {
   try {
-    HttpConnection c(port);
+    HttpClient c(port);
     return c.exchange(raw, wait);
   } catch (const std::exception&) {
     return std::nullopt;
   }
 }
 
-}  // namespace tbpay::reliability
+}  // namespace tbpay::test
