@@ -7,9 +7,7 @@
 #include "app/cleanup.h"
 #include "app/reconcile.h"
 #include "app/relay.h"
-#include "app/serve_metrics.h"
 #include "context/context.h"
-#include "observability/metrics.h"
 
 namespace tbpay {
 
@@ -26,46 +24,16 @@ bool pause(std::stop_token stop, std::chrono::milliseconds d) {
   return !stop.stop_requested();
 }
 
-void record(Metrics& metrics, const OutboxStats& stats) {
-  metrics.gauge("OutboxPendingEvents", static_cast<double>(stats.pending), MetricUnit::Count);
-  metrics.gauge("OutboxDeadEvents", static_cast<double>(stats.dead), MetricUnit::Count);
-  if (stats.oldest_pending_age_minutes)
-    metrics.gauge("OutboxOldestPendingAgeMinutes", *stats.oldest_pending_age_minutes);
-}
-
-void record(Metrics& metrics, ServeMetrics* exposed, const RelayReport& r) {
-  if (exposed) exposed->relay_run(r);
-  if (r.processed == 0) return;
-  metrics.count("RelayProcessed", static_cast<double>(r.processed));
-  metrics.count("RelaySucceeded", static_cast<double>(r.succeeded));
-  metrics.count("RelayFailed", static_cast<double>(r.failed));
-  metrics.count("RelayDead", static_cast<double>(r.dead));
-}
-
-void record(Metrics& metrics, ServeMetrics* exposed, const CleanupReport& r) {
-  if (exposed) exposed->cleanup_run(r);
-  metrics.count("CleanupDeleted", static_cast<double>(r.deleted));
-  if (!r.store_error) record(metrics, r.stats);
-}
-
-// The outbox's counts, read for the gauges. A failure leaves the last values (the relay
-// reports the database's state itself).
-void refresh_outbox_stats(Context& ctx, Metrics& metrics, ServeMetrics* exposed) {
-  const Timestamp now = now_utc();
-  auto stats = ctx.db->outbox().stats(now, ctx.config.outbox_max_retries);
-  if (!stats) return;
-  record(metrics, *stats);
-  if (exposed) exposed->outbox(*stats, now);
-}
-
+// The relay and the cleanup count their runs in `metrics` and `exposed` themselves.
 void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics, ServeMetrics* exposed,
                         OutboxBackgroundOptions options) {
-  OutboxRelay relay(ctx);
+  OutboxRelay relay(ctx, metrics, exposed);
   std::chrono::milliseconds backoff{0};
   auto stats_due = Clock::now();  // at once, then every stats_every
   while (!stop.stop_requested()) {
     if (Clock::now() >= stats_due) {
-      refresh_outbox_stats(ctx, metrics, exposed);
+      // The outbox's counts for the gauges; so that a scrape never queries.
+      relay.record_backlog();
       stats_due = Clock::now() + options.stats_every;
     }
     RelayReport report;
@@ -77,7 +45,6 @@ void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics, Se
       ctx.log.error("outbox relay cannot run", {{"error", e.what()}});
       report.publisher_stalled = true;
     }
-    record(metrics, exposed, report);
     if (report.store_error || report.publisher_stalled) {
       backoff = std::clamp(backoff * 2, options.first_backoff, options.max_backoff);
       if (!pause(stop, backoff)) break;
@@ -93,10 +60,9 @@ void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics, Se
 void clean_up_daily(std::stop_token stop, Context& ctx, Metrics& metrics, ServeMetrics* exposed,
                     OutboxBackgroundOptions options) {
   if (!pause(stop, options.first_cleanup_after)) return;
-  OutboxCleanup cleanup(ctx);
+  OutboxCleanup cleanup(ctx, metrics, exposed);
   for (;;) {
     const CleanupReport report = cleanup.run(now_utc());
-    record(metrics, exposed, report);
     // A run the database interrupted is tried again within the hour, not tomorrow.
     const auto next = report.store_error ? std::min<std::chrono::milliseconds>(
                                                options.cleanup_every, std::chrono::hours(1))

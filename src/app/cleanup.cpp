@@ -1,6 +1,8 @@
 #include "app/cleanup.h"
 
+#include "app/serve_metrics.h"
 #include "context/context.h"
+#include "observability/metrics.h"
 
 namespace tbpay {
 
@@ -28,6 +30,13 @@ nlohmann::json to_json(const CleanupReport& r) {
   return j;
 }
 
+void record_outbox_gauges(Metrics& metrics, const OutboxStats& s) {
+  metrics.gauge("OutboxPendingEvents", static_cast<double>(s.pending), MetricUnit::Count);
+  metrics.gauge("OutboxDeadEvents", static_cast<double>(s.dead), MetricUnit::Count);
+  if (s.oldest_pending_age_minutes)
+    metrics.gauge("OutboxOldestPendingAgeMinutes", *s.oldest_pending_age_minutes);
+}
+
 NormalizeResult normalize_published(OutboxStore& store,
                                     std::chrono::steady_clock::time_point deadline,
                                     std::size_t chunk) {
@@ -49,6 +58,10 @@ NormalizeResult normalize_published(OutboxStore& store,
 }
 
 OutboxCleanup::OutboxCleanup(Context& ctx, std::size_t chunk) : ctx_(ctx), chunk_(chunk) {}
+
+OutboxCleanup::OutboxCleanup(Context& ctx, Metrics& metrics, ServeMetrics* exposed,
+                             std::size_t chunk)
+    : ctx_(ctx), chunk_(chunk), metrics_(&metrics), exposed_(exposed) {}
 
 CleanupReport OutboxCleanup::run(Timestamp now) {
   CleanupReport report;
@@ -109,7 +122,15 @@ CleanupReport OutboxCleanup::run(Timestamp now) {
   fields["chunks"] = report.chunks;
   if (report.normalized > 0) fields["normalized"] = report.normalized;
   ctx_.log.log(report.store_error ? LogLevel::Error : LogLevel::Info, "outbox cleanup run", fields);
+  record(report);
   return report;
+}
+
+void OutboxCleanup::record(const CleanupReport& r) {
+  if (exposed_) exposed_->cleanup_run(r);  // with the outbox gauges, when read
+  if (!metrics_) return;
+  metrics_->count("CleanupDeleted", static_cast<double>(r.deleted));
+  if (!r.store_error) record_outbox_gauges(*metrics_, r.stats);
 }
 
 }  // namespace tbpay

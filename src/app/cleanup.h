@@ -16,6 +16,8 @@
 namespace tbpay {
 
 struct Context;
+class Metrics;
+class ServeMetrics;
 
 // Sets published = true on the rows only "publishedAt" marks as published (the Node.js relay's
 // way), `chunk` rows per statement, until none is left or `deadline` passes. Each statement is
@@ -47,16 +49,27 @@ nlohmann::json to_json(const CleanupReport& r);
 // {"total", "published", "pending", "dead", "oldest_pending_age_minutes",
 // "published_at_only"}
 nlohmann::json to_json(const OutboxStats& s);
+// The outbox's counts as EMF gauges: OutboxPendingEvents, OutboxDeadEvents and, when an event
+// waits, OutboxOldestPendingAgeMinutes.
+void record_outbox_gauges(Metrics& metrics, const OutboxStats& s);
 
 class OutboxCleanup {
  public:
   // Each delete statement removes at most `chunk` rows, so no lock is held for long.
   explicit OutboxCleanup(Context& ctx, std::size_t chunk = 1000);
+  // Counts every run in `metrics` (CleanupDeleted, and the outbox gauges when the run read
+  // them) and, when given, in `exposed` (`serve`'s /metrics); both must outlive the cleanup.
+  OutboxCleanup(Context& ctx, Metrics& metrics, ServeMetrics* exposed = nullptr,
+                std::size_t chunk = 1000);
   CleanupReport run(Timestamp now);
 
  private:
+  void record(const CleanupReport& report);
+
   Context& ctx_;
   std::size_t chunk_;
+  Metrics* metrics_ = nullptr;
+  ServeMetrics* exposed_ = nullptr;
 };
 
 }  // namespace tbpay

@@ -8,7 +8,9 @@
 
 #include "app/cleanup.h"
 #include "app/event_topics.h"
+#include "app/serve_metrics.h"
 #include "context/context.h"
+#include "observability/metrics.h"
 
 namespace tbpay {
 
@@ -62,6 +64,9 @@ OutboxRelay::OutboxRelay(Context& ctx) : ctx_(ctx), publisher_(nullptr) {}
 OutboxRelay::OutboxRelay(Context& ctx, EventPublisher& publisher)
     : ctx_(ctx), publisher_(&publisher) {}
 
+OutboxRelay::OutboxRelay(Context& ctx, Metrics& metrics, ServeMetrics* exposed)
+    : ctx_(ctx), publisher_(nullptr), metrics_(&metrics), exposed_(exposed) {}
+
 EventPublisher& OutboxRelay::publisher() { return publisher_ ? *publisher_ : ctx_.publisher(); }
 
 namespace {
@@ -79,7 +84,7 @@ struct Settled {
 
 }  // namespace
 
-RelayReport OutboxRelay::drain(Clock::time_point deadline) {
+RelayReport OutboxRelay::drain_batches(Clock::time_point deadline) {
   RelayReport report;
   OutboxStore& store = ctx_.db->outbox();
   const int max_retries = ctx_.config.outbox_max_retries;
@@ -272,6 +277,39 @@ RelayReport OutboxRelay::drain(Clock::time_point deadline) {
     ctx_.log.log(report.store_error ? LogLevel::Error : LogLevel::Info, "outbox relay run", fields);
   }
   return report;
+}
+
+RelayReport OutboxRelay::drain(Clock::time_point deadline) {
+  RelayReport report;
+  try {
+    report = drain_batches(deadline);
+  } catch (...) {
+    report.publisher_stalled = true;  // no publisher could be created: a failed run
+    record(report);
+    throw;
+  }
+  record(report);
+  return report;
+}
+
+// Every run, also one that found nothing: then the EMF line carries zeros (a run took place)
+// and the Prometheus counters add nothing but the run.
+void OutboxRelay::record(const RelayReport& r) {
+  if (exposed_) exposed_->relay_run(r);
+  if (!metrics_) return;
+  metrics_->count("RelayProcessed", static_cast<double>(r.processed));
+  metrics_->count("RelaySucceeded", static_cast<double>(r.succeeded));
+  metrics_->count("RelayFailed", static_cast<double>(r.failed));
+  metrics_->count("RelayDead", static_cast<double>(r.dead));
+}
+
+bool OutboxRelay::record_backlog() {
+  const Timestamp now = now_utc();
+  auto stats = ctx_.db->outbox().stats(now, ctx_.config.outbox_max_retries);
+  if (!stats) return false;
+  if (metrics_) record_outbox_gauges(*metrics_, *stats);
+  if (exposed_) exposed_->outbox(*stats, now);
+  return true;
 }
 
 }  // namespace tbpay

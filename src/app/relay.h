@@ -15,6 +15,8 @@ namespace tbpay {
 
 struct Context;
 class EventPublisher;
+class Metrics;
+class ServeMetrics;
 
 struct RelayReport {
   std::int64_t processed = 0;  // = succeeded + failed + dead
@@ -37,12 +39,22 @@ class OutboxRelay {
  public:
   explicit OutboxRelay(Context& ctx);  // publishes through ctx.publisher()
   OutboxRelay(Context& ctx, EventPublisher& publisher);
+  // Counts every run in `metrics` (RelayProcessed, RelaySucceeded, RelayFailed, RelayDead) and,
+  // when given, in `exposed` (`serve`'s /metrics); both must outlive the relay.
+  OutboxRelay(Context& ctx, Metrics& metrics, ServeMetrics* exposed = nullptr);
 
   // Drains until no event can be claimed or `deadline` passes. A batch started before the
   // deadline may wait for its delivery reports up to a second past it: callers with a hard
   // limit (Lambda) pass their limit minus a margin. After a run in which Kafka took nothing,
   // the next one first checks that a broker answers, and claims nothing if none does.
+  // Every run is counted in the metrics given, one that found nothing as zeros, one that
+  // throws (no publisher could be created) as a failed run (docs/operations.md, "Metrics").
   RelayReport drain(std::chrono::steady_clock::time_point deadline);
+
+  // Reads the outbox's counts (pending, dead, oldest pending age) into the metrics given:
+  // Lambda after each run, `serve` every so often. False when the database did not answer
+  // (the gauges keep their last values).
+  bool record_backlog();
 
   // Called with the running totals every few seconds of a long drain (CLI: a stderr line).
   void on_progress(std::function<void(const RelayReport&)> callback) {
@@ -51,9 +63,13 @@ class OutboxRelay {
 
  private:
   EventPublisher& publisher();
+  RelayReport drain_batches(std::chrono::steady_clock::time_point deadline);
+  void record(const RelayReport& report);
 
   Context& ctx_;
   EventPublisher* publisher_;  // null: ctx_.publisher(), created on first use
+  Metrics* metrics_ = nullptr;
+  ServeMetrics* exposed_ = nullptr;
   std::function<void(const RelayReport&)> progress_;
   bool publisher_stalled_ = false;
   bool normalized_ = false;  // no row left that only "publishedAt" marks (checked once)

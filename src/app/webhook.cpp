@@ -1,6 +1,7 @@
 #include "app/webhook.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -48,18 +49,6 @@ std::string_view without_trailing_slash(std::string_view path) {
   return path;
 }
 
-std::string_view metric_name(IngestOutcome o) {
-  switch (o) {
-    case IngestOutcome::Processed: return "WebhookProcessed";
-    case IngestOutcome::Duplicate: return "WebhookDuplicate";
-    case IngestOutcome::UnknownPayment: return "WebhookUnknownPayment";
-    case IngestOutcome::AmountMismatch: return "WebhookAmountMismatch";
-    case IngestOutcome::TemporaryFailure: return "WebhookTemporaryFailure";
-    case IngestOutcome::Rejected: return "WebhookRejected";
-  }
-  return "WebhookRejected";
-}
-
 }  // namespace
 
 // What one callback came to, gathered for its single log line.
@@ -75,6 +64,96 @@ struct CallbackRecord {
   std::string detail;  // e.g. the store's error message (never a key or signature)
 };
 
+namespace {
+
+// A verified callback's record, before the database has its say.
+CallbackRecord record_of(const DatabaseWork& work) {
+  CallbackRecord rec;
+  rec.provider = work.provider;
+  rec.request_id = work.request_id;
+  rec.order_code = work.callback.fallback_order_code;
+  rec.amount = work.callback.amount;
+  return rec;
+}
+
+IngestOutcome outcome_of(TransitionResult r) {
+  switch (r) {
+    case TransitionResult::Applied: return IngestOutcome::Processed;
+    case TransitionResult::Duplicate: return IngestOutcome::Duplicate;
+    case TransitionResult::PaymentNotFound: return IngestOutcome::UnknownPayment;
+    case TransitionResult::AmountMismatch: return IngestOutcome::AmountMismatch;
+  }
+  return IngestOutcome::TemporaryFailure;
+}
+
+// How a callback's line is written.
+struct LogLine {
+  LogLevel level = LogLevel::Info;
+  std::string_view message;
+  bool alert = false;     // a security event: "alert": true
+  bool budgeted = false;  // anyone can cause it: within the rejected lines' budget
+};
+
+// What each outcome is called (log field "outcome", metric label), counted as and logged as.
+struct OutcomeTraits {
+  IngestOutcome outcome;
+  std::string_view name;
+  std::string_view metric;  // EMF, by provider
+  LogLine line;
+};
+
+// clang-format off
+constexpr std::array<OutcomeTraits, 6> kOutcomes{{
+    {IngestOutcome::Processed, "processed", "WebhookProcessed", {LogLevel::Info, "webhook"}},
+    {IngestOutcome::Duplicate, "duplicate", "WebhookDuplicate", {LogLevel::Info, "webhook"}},
+    {IngestOutcome::UnknownPayment, "unknown_payment", "WebhookUnknownPayment",
+     {LogLevel::Warn, "webhook for unknown payment"}},
+    {IngestOutcome::AmountMismatch, "amount_mismatch", "WebhookAmountMismatch",
+     {LogLevel::Error, "webhook amount does not match the payment", /*alert=*/true}},
+    {IngestOutcome::TemporaryFailure, "temporary_failure", "WebhookTemporaryFailure",
+     {LogLevel::Error, "webhook temporary failure"}},
+    {IngestOutcome::Rejected, "rejected", "WebhookRejected",
+     {LogLevel::Warn, "webhook rejected", false, /*budgeted=*/true}},
+}};
+// clang-format on
+static_assert([] {
+  for (std::size_t i = 0; i < kOutcomes.size(); ++i)
+    if (static_cast<std::size_t>(kOutcomes[i].outcome) != i) return false;
+  return true;
+}());
+
+const OutcomeTraits& traits(IngestOutcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
+
+// The outcome's line, but for three cases that say more.
+LogLine log_line(const CallbackRecord& rec) {
+  if (rec.rejection == CallbackRejection::AppIdMismatch)
+    return {LogLevel::Error, "webhook signed for another app_id", /*alert=*/true};
+  if (rec.rejection == CallbackRejection::NotConfigured)
+    return {LogLevel::Warn, "webhook provider not configured", false, /*budgeted=*/true};
+  if (rec.outcome == IngestOutcome::UnknownPayment && rec.provider == Provider::PayOS)
+    return {LogLevel::Info,
+            "webhook for unknown payment acknowledged (PayOS URL confirmation sample)"};
+  return traits(rec.outcome).line;
+}
+
+// Writes the line when the budget allows, with "suppressed": N when lines were left out.
+void log_within(LogBudget& budget, const Logger& log, LogLevel level, std::string_view message,
+                nlohmann::json fields) {
+  std::uint64_t suppressed = 0;
+  if (!budget.admit(LogBudget::Clock::now(), suppressed)) return;
+  if (suppressed > 0) fields["suppressed"] = suppressed;
+  log.log(level, message, fields);
+}
+
+// Callbacks naming one payment share a lane in `serve` ("ZALOPAY 251213_TB-1").
+std::string payment_key(const PaymentCallback& cb) {
+  std::string key(to_string(cb.provider));
+  key += ' ';
+  key += cb.transaction_id;
+  return key;
+}
+
+}  // namespace
 
 bool LogBudget::admit(Clock::time_point now, std::uint64_t& suppressed) {
   std::lock_guard lock(mutex_);
@@ -98,30 +177,7 @@ void LogBudget::set(int per_second, int burst) {
   tokens_ = burst_;
 }
 
-namespace {
-
-// Writes the line when the budget allows, with "suppressed": N when lines were left out.
-void log_within(LogBudget& budget, const Logger& log, LogLevel level, std::string_view message,
-                nlohmann::json fields) {
-  std::uint64_t suppressed = 0;
-  if (!budget.admit(LogBudget::Clock::now(), suppressed)) return;
-  if (suppressed > 0) fields["suppressed"] = suppressed;
-  log.log(level, message, fields);
-}
-
-}  // namespace
-
-std::string_view outcome_name(IngestOutcome o) {
-  switch (o) {
-    case IngestOutcome::Processed: return "processed";
-    case IngestOutcome::Duplicate: return "duplicate";
-    case IngestOutcome::UnknownPayment: return "unknown_payment";
-    case IngestOutcome::AmountMismatch: return "amount_mismatch";
-    case IngestOutcome::TemporaryFailure: return "temporary_failure";
-    case IngestOutcome::Rejected: return "rejected";
-  }
-  return "rejected";
-}
+std::string_view outcome_name(IngestOutcome o) { return traits(o).name; }
 
 std::string_view rejection_name(CallbackRejection r) {
   switch (r) {
@@ -170,12 +226,13 @@ std::variant<HttpReply, DatabaseWork> WebhookIngestion::route(const WebhookReque
   if (!is_webhook_path(path)) return error_reply(404, "not found");
   if (method != "POST") return error_reply(405, "method not allowed", "POST");
 
-  const std::string request_id = request.request_id.empty() ? uuid_v4() : request.request_id;
-  if (auto provider = provider_for_path(path)) return verify(*provider, request.body, request_id);
-
-  // Plain /webhook: the body's shape names the provider.
-  auto detected = detect_provider(request.body);
-  if (!detected) {
+  const auto started = Clock::now();
+  std::string request_id = request.request_id.empty() ? uuid_v4() : request.request_id;
+  // Parsed once: plain /webhook tells the provider from it, the provider verifies it.
+  const CallbackBody body = parse_callback_body(request.body);
+  auto provider = provider_for_path(path);
+  if (!provider) provider = detect_provider(body);  // plain /webhook: by the body's shape
+  if (!provider) {
     log_within(unrecognised_budget_, ctx_.log, LogLevel::Warn, "webhook rejected",
                {{"request_id", request_id},
                 {"outcome", "rejected"},
@@ -183,60 +240,36 @@ std::variant<HttpReply, DatabaseWork> WebhookIngestion::route(const WebhookReque
                 {"body_bytes", request.body.size()}});
     if (metrics_) metrics_->count("WebhookUnrecognised");
     if (exposed_) exposed_->webhook_unrecognised();
-    const bool is_json = nlohmann::json::accept(request.body);
-    return error_reply(400, is_json ? "not a ZaloPay or PayOS callback" : "malformed JSON");
+    return error_reply(400, body.is_json ? "not a ZaloPay or PayOS callback" : "malformed JSON");
   }
-  return verify(*detected, request.body, request_id);
+  return verify(*provider, body, std::move(request_id), started);
 }
-
-namespace {
-
-std::string payment_key(const PaymentCallback& cb) {
-  std::string key(to_string(cb.provider));
-  key += ' ';
-  key += cb.transaction_id;
-  return key;
-}
-
-}  // namespace
 
 std::variant<HttpReply, DatabaseWork> WebhookIngestion::verify(Provider provider,
-                                                               std::string_view body,
-                                                               std::string_view request_id) {
-  const auto started = Clock::now();
-  const PaymentProvider& handler = ctx_.provider(provider);
-  std::optional<CallbackRejection> rejection;
-  try {
-    if (!handler.configured()) {
-      rejection = CallbackRejection::NotConfigured;
-    } else {
-      auto verified = handler.verify(body);
-      if (!verified) {
-        rejection = verified.error();
-      } else {
-        DatabaseWork work;
-        work.provider = provider;
-        work.request_id = std::string(request_id);
-        work.callback = std::move(verified).value();
-        work.payment_key = payment_key(work.callback);
-        work.started = started;
-        return work;
-      }
-    }
-  } catch (const std::exception& e) {
-    // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
-    CallbackRecord rec;
-    rec.provider = provider;
-    rec.request_id = request_id;
-    rec.outcome = IngestOutcome::TemporaryFailure;
-    rec.detail = std::string("unexpected: ") + e.what();
-    return conclude(rec, started);
-  }
+                                                               const CallbackBody& body,
+                                                               std::string request_id,
+                                                               Clock::time_point started) {
   CallbackRecord rec;
   rec.provider = provider;
-  rec.request_id = request_id;
-  rec.outcome = IngestOutcome::Rejected;
-  rec.rejection = rejection;
+  try {
+    auto verified = ctx_.provider(provider).verify(body);  // NotConfigured without keys
+    if (verified) {
+      DatabaseWork work;
+      work.provider = provider;
+      work.request_id = std::move(request_id);
+      work.callback = std::move(verified).value();
+      work.payment_key = payment_key(work.callback);
+      work.started = started;
+      return work;
+    }
+    rec.outcome = IngestOutcome::Rejected;
+    rec.rejection = verified.error();
+  } catch (const std::exception& e) {
+    // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
+    rec.outcome = IngestOutcome::TemporaryFailure;
+    rec.detail = std::string("unexpected: ") + e.what();
+  }
+  rec.request_id = std::move(request_id);
   return conclude(rec, started);
 }
 
@@ -273,26 +306,11 @@ HttpReply WebhookIngestion::run(const DatabaseWork& work) {
       rec.detail = applied.error().message;
     } else {
       const TransitionOutcome& out = applied.value();
+      rec.outcome = outcome_of(out.result);
       if (!out.order_code.empty()) rec.order_code = out.order_code;
       rec.payment_id = out.payment_id;
-      switch (out.result) {
-        case TransitionResult::Applied:
-          rec.outcome = IngestOutcome::Processed;
-          rec.status = out.status;
-          break;
-        case TransitionResult::Duplicate:
-          rec.outcome = IngestOutcome::Duplicate;
-          rec.status = out.status;
-          break;
-        case TransitionResult::PaymentNotFound:
-          rec.outcome = IngestOutcome::UnknownPayment;
-          break;
-        case TransitionResult::AmountMismatch:
-          rec.outcome = IngestOutcome::AmountMismatch;
-          rec.status = out.status;
-          rec.expected_amount = out.expected_amount;
-          break;
-      }
+      if (out.result != TransitionResult::PaymentNotFound) rec.status = out.status;
+      if (out.result == TransitionResult::AmountMismatch) rec.expected_amount = out.expected_amount;
     }
   } catch (const std::exception& e) {
     // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
@@ -302,29 +320,18 @@ HttpReply WebhookIngestion::run(const DatabaseWork& work) {
   return conclude(rec, work.started);
 }
 
-CallbackRecord WebhookIngestion::record_of(const DatabaseWork& work) const {
-  CallbackRecord rec;
-  rec.provider = work.provider;
-  rec.request_id = work.request_id;
-  rec.order_code = work.callback.fallback_order_code;
-  rec.amount = work.callback.amount;
-  return rec;
-}
-
 // The one log line of a callback, its metrics and its reply.
-HttpReply WebhookIngestion::conclude(const CallbackRecord& rec,
-                                     std::chrono::steady_clock::time_point started) {
+HttpReply WebhookIngestion::conclude(const CallbackRecord& rec, Clock::time_point started) {
   const Provider provider = rec.provider;
-  const PaymentProvider& handler = ctx_.provider(provider);
-  WebhookReply wire =
-      handler.reply(rec.outcome, rec.rejection.value_or(CallbackRejection::Malformed));
+  HttpReply reply = ctx_.provider(provider).reply(
+      rec.outcome, rec.rejection.value_or(CallbackRejection::Malformed));
   // A provider without keys answers 503, whatever its usual reply convention.
-  if (rec.rejection == CallbackRejection::NotConfigured) wire.http_status = 503;
+  if (rec.rejection == CallbackRejection::NotConfigured) reply.status = 503;
 
   nlohmann::json fields = {{"request_id", rec.request_id},
                            {"provider", to_string(provider)},
                            {"outcome", outcome_name(rec.outcome)},
-                           {"http_status", wire.http_status}};
+                           {"http_status", reply.status}};
   if (!rec.order_code.empty()) fields["order_code"] = rec.order_code;
   if (!rec.payment_id.empty()) fields["payment_id"] = rec.payment_id;
   if (rec.status) fields["status"] = to_string(*rec.status);
@@ -335,46 +342,23 @@ HttpReply WebhookIngestion::conclude(const CallbackRecord& rec,
   const auto took = Clock::now() - started;
   fields["latency_ms"] = std::chrono::duration<double, std::milli>(took).count();
 
-  const bool security_event = rec.outcome == IngestOutcome::AmountMismatch ||
-                              rec.rejection == CallbackRejection::AppIdMismatch;
-  if (security_event) {
-    fields["alert"] = true;
-    ctx_.log.error(rec.outcome == IngestOutcome::AmountMismatch
-                       ? "webhook amount does not match the payment"
-                       : "webhook signed for another app_id",
-                   fields);
-  } else if (rec.outcome == IngestOutcome::TemporaryFailure) {
-    ctx_.log.error("webhook temporary failure", fields);
-  } else if (rec.outcome == IngestOutcome::UnknownPayment) {
-    if (provider == Provider::PayOS)
-      ctx_.log.info("webhook for unknown payment acknowledged (PayOS URL confirmation sample)",
-                    fields);
-    else
-      ctx_.log.warn("webhook for unknown payment", fields);
-  } else if (rec.outcome == IngestOutcome::Rejected) {
-    // Anyone can post junk: these lines are budgeted, with a count of those left out.
-    log_within(rejected_budget_, ctx_.log, LogLevel::Warn,
-               rec.rejection == CallbackRejection::NotConfigured ? "webhook provider not configured"
-                                                                 : "webhook rejected",
-               std::move(fields));
-  } else {
-    ctx_.log.info("webhook", fields);
-  }
+  const LogLine line = log_line(rec);
+  if (line.alert) fields["alert"] = true;
+  if (line.budgeted)  // with a count of the lines left out
+    log_within(rejected_budget_, ctx_.log, line.level, line.message, std::move(fields));
+  else
+    ctx_.log.log(line.level, line.message, fields);
 
   if (metrics_) {
     const MetricDimension dim{"Provider", to_string(provider)};
     metrics_->count("WebhookReceived", 1, dim);
-    metrics_->count(metric_name(rec.outcome), 1, dim);
+    metrics_->count(traits(rec.outcome).metric, 1, dim);
     if (rec.rejection == CallbackRejection::AppIdMismatch)
       metrics_->count("WebhookAppIdMismatch", 1, dim);
     if (rec.rejection == CallbackRejection::BadSignature)
       metrics_->count("WebhookBadSignature", 1, dim);
   }
   if (exposed_) exposed_->webhook(provider, rec.outcome, rec.rejection, took);
-
-  HttpReply reply;
-  reply.status = wire.http_status;
-  reply.body = std::move(wire.body);
   return reply;
 }
 

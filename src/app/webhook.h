@@ -17,19 +17,13 @@ class Metrics;
 class ServeMetrics;
 struct CallbackRecord;  // webhook.cpp
 
-// An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event).
+// An HTTP request as a runtime received it (serve: Beast; Lambda: API Gateway event). Its
+// answer is an HttpReply (providers/provider.h): for a callback, the provider's own reply.
 struct WebhookRequest {
   std::string method;  // "POST"
   std::string path;    // "/webhook/zalopay"; query string already removed
   std::string body;
   std::string request_id;  // for logs; generated when empty
-};
-
-struct HttpReply {
-  int status = 200;
-  std::string body;  // JSON
-  std::string content_type = "application/json";
-  std::string allow;  // with 405: the methods the path accepts ("POST"), for an Allow header
 };
 
 // The part of a request that waits on the database: a verified callback's transition, or the
@@ -89,9 +83,9 @@ class WebhookIngestion {
   void set_log_budget(int per_second, int burst);
 
  private:
-  std::variant<HttpReply, DatabaseWork> verify(Provider provider, std::string_view body,
-                                               std::string_view request_id);
-  CallbackRecord record_of(const DatabaseWork& work) const;
+  std::variant<HttpReply, DatabaseWork> verify(Provider provider, const CallbackBody& body,
+                                               std::string request_id,
+                                               std::chrono::steady_clock::time_point started);
   HttpReply conclude(const CallbackRecord& record, std::chrono::steady_clock::time_point started);
 
   Context& ctx_;

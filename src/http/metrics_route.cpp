@@ -22,7 +22,7 @@ std::optional<HttpReply> own_route(const WebhookRequest& request, const ServerOp
       return error(405, "method not allowed", "GET, HEAD");
     HttpReply r;
     r.body = options.metrics();
-    r.content_type = std::string(prometheus::kContentType);
+    r.content_type = prometheus::kContentType;
     return r;
   }
   if (!options.webhooks) return error(404, "not found");

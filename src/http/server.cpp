@@ -379,7 +379,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res_ = {};
     res_.version(version_);
     res_.result(static_cast<unsigned>(reply.status));
-    res_.set(bhttp::field::content_type, reply.content_type);
+    res_.set(bhttp::field::content_type,
+             beast::string_view(reply.content_type.data(), reply.content_type.size()));
     if (!reply.allow.empty()) res_.set(bhttp::field::allow, reply.allow);
     res_.keep_alive(keep_alive_ && !state_->stopping);
     const auto body_size = reply.body.size();

@@ -62,15 +62,6 @@ std::string scheduled_reply(const json& result) {
   return json{{"statusCode", 200}, {"body", result.dump()}}.dump();
 }
 
-void record_outbox_stats(Metrics& metrics, const OutboxStats& stats) {
-  metrics.gauge("OutboxPendingEvents", static_cast<double>(stats.pending), MetricUnit::Count);
-  metrics.gauge("OutboxDeadEvents", static_cast<double>(stats.dead), MetricUnit::Count);
-  if (stats.oldest_pending_age_minutes) {
-    metrics.gauge("OutboxOldestPendingAgeMinutes", *stats.oldest_pending_age_minutes,
-                  MetricUnit::None);
-  }
-}
-
 Handler webhook_handler(Context& ctx, Metrics& metrics) {
   auto ingestion = std::make_shared<WebhookIngestion>(ctx, metrics);
   return [ingestion, &metrics](const InvocationRequest& inv) {
@@ -83,19 +74,11 @@ Handler webhook_handler(Context& ctx, Metrics& metrics) {
 }
 
 Handler processor_handler(Context& ctx, Metrics& metrics) {
-  auto relay = std::make_shared<OutboxRelay>(ctx);
-  return [relay, &ctx, &metrics](const InvocationRequest& inv) {
+  auto relay = std::make_shared<OutboxRelay>(ctx, metrics);
+  return [relay, &metrics](const InvocationRequest& inv) {
     const RelayReport report = relay->drain(drain_deadline(inv.deadline));
-    metrics.count("RelayProcessed", static_cast<double>(report.processed));
-    metrics.count("RelaySucceeded", static_cast<double>(report.succeeded));
-    metrics.count("RelayFailed", static_cast<double>(report.failed));
-    metrics.count("RelayDead", static_cast<double>(report.dead));
-    if (!report.store_error) {
-      // The backlog left after the drain (oldest pending age, dead events).
-      if (auto stats = ctx.db->outbox().stats(now_utc(), ctx.config.outbox_max_retries)) {
-        record_outbox_stats(metrics, *stats);
-      }
-    }
+    // The backlog left after the drain (oldest pending age, dead events).
+    if (!report.store_error) relay->record_backlog();
     metrics.flush();
     const json result = to_json(report);
     // A run that could not reach the database or Kafka is a failed invocation, so that
@@ -109,11 +92,9 @@ Handler processor_handler(Context& ctx, Metrics& metrics) {
 }
 
 Handler cleanup_handler(Context& ctx, Metrics& metrics) {
-  auto cleanup = std::make_shared<OutboxCleanup>(ctx);
+  auto cleanup = std::make_shared<OutboxCleanup>(ctx, metrics);
   return [cleanup, &metrics](const InvocationRequest&) {
     const CleanupReport report = cleanup->run(now_utc());
-    metrics.count("CleanupDeleted", static_cast<double>(report.deleted));
-    if (!report.store_error) record_outbox_stats(metrics, report.stats);
     metrics.flush();
     const json result = to_json(report);
     if (report.store_error) return InvocationResponse::failure("OutboxUnavailable", result.dump());

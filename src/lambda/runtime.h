@@ -1,6 +1,7 @@
 #pragma once
 // The Lambda Runtime API loop (version 2018-06-01), as in aws-lambda-cpp: plain value types in
-// and out, one function that runs the loop. Handlers never see HTTP or the Runtime API.
+// and out, one function that runs the loop over the Runtime API's client
+// (lambda/runtime_client.h). Handlers never see HTTP or the Runtime API.
 #include <chrono>
 #include <functional>
 #include <string>

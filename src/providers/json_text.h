@@ -13,15 +13,18 @@ namespace tbpay::providers {
 // The JSON value `text` holds, or a discarded value when it is not exactly one JSON value, or
 // when it could be read two ways:
 //  - nlohmann's lexer takes a NUL byte for the end of input, so "{...}\0junk" would pass: JSON
-//    never holds a raw NUL, so such text is refused up front;
+//    never holds a raw NUL, so such text is refused;
 //  - a string holding U+0000 ("\u0000") is refused: C strings, libpq and logs would cut it
 //    there, so the value checked would not be the value used;
 //  - an object naming one key twice is refused: parsers disagree on which one counts.
 // Invalid UTF-8 and lone surrogates are refused by the parser itself.
-inline nlohmann::json parse_json_text(std::string_view text) {
+// `is_json`, when given, says whether the text is JSON at all, ambiguous or not (as
+// nlohmann::json::accept() would: a raw NUL byte ends the text there).
+inline nlohmann::json parse_json_text(std::string_view text, bool* is_json = nullptr) {
   using nlohmann::json;
   const json discarded(json::value_t::discarded);
-  if (std::memchr(text.data(), '\0', text.size()) != nullptr) return discarded;
+  const bool raw_nul = std::memchr(text.data(), '\0', text.size()) != nullptr;
+  if (raw_nul && is_json == nullptr) return discarded;
   bool ambiguous = false;
   std::vector<std::set<std::string, std::less<>>> open_objects;
   const auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
@@ -48,7 +51,8 @@ inline nlohmann::json parse_json_text(std::string_view text) {
     return true;
   };
   json value = json::parse(text, check, /*allow_exceptions=*/false);
-  return ambiguous ? discarded : value;
+  if (is_json != nullptr) *is_json = !value.is_discarded();
+  return ambiguous || raw_nul ? discarded : value;
 }
 
 }  // namespace tbpay::providers

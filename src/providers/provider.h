@@ -1,10 +1,12 @@
 #pragma once
-// Payment provider port: turns a raw callback body into a verified PaymentCallback, and an
+// Payment provider port: turns a callback body into a verified PaymentCallback, and an
 // ingestion outcome back into the reply that provider expects.
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "core/payment.h"
 #include "core/result.h"
@@ -31,10 +33,25 @@ enum class IngestOutcome {
   Rejected,          // see the CallbackRejection
 };
 
-struct WebhookReply {
-  int http_status = 200;
+// The reply to a request, as it goes on the wire: a provider's reply to its callback, or the
+// service's own (/healthz, 404, 405). The webhook handling returns it; `serve` and the Lambda
+// runtime only translate it (Beast response, API Gateway proxy response).
+struct HttpReply {
+  int status = 200;
   std::string body;  // JSON
+  std::string_view content_type = "application/json";  // a constant
+  std::string allow;  // with 405: the methods the path accepts ("POST"), for an Allow header
 };
+
+// A callback body, parsed once: the provider is told from it (providers/detect.h) and verifies
+// it without parsing it again.
+struct CallbackBody {
+  // Discarded unless the text is exactly one JSON value that cannot be read two ways (a NUL
+  // byte, a key named twice: providers/json_text.h).
+  nlohmann::json document;
+  bool is_json = false;  // JSON at all, ambiguous or not: "not a callback" vs "malformed JSON"
+};
+CallbackBody parse_callback_body(std::string_view text);
 
 // What a provider answers when asked for one payment's status (reconciliation).
 struct StatusAnswer {
@@ -58,9 +75,11 @@ class PaymentProvider {
   virtual ~PaymentProvider() = default;
   virtual Provider id() const = 0;
   virtual bool configured() const = 0;
-  // Parses and verifies; never touches storage.
-  virtual Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const = 0;
-  virtual WebhookReply reply(IngestOutcome outcome, CallbackRejection rejection) const = 0;
+  // Verifies a parsed callback (NotConfigured when its keys are not set); never touches storage.
+  virtual Result<PaymentCallback, CallbackRejection> verify(const CallbackBody& body) const = 0;
+  // Parses `body`, then verifies it.
+  Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const;
+  virtual HttpReply reply(IngestOutcome outcome, CallbackRejection rejection) const = 0;
 
   // Status queries. Are the keys they need set? (ZaloPay: app id and key1; PayOS: client
   // id, API key and checksum key.)

@@ -128,6 +128,27 @@ TEST_P(BackgroundTest, RelayAndCleanupRunsMoveTheExposedMetrics) {
               std::chrono::duration<double>(now_utc().time_since_epoch()).count(), 60);
 }
 
+// An idle relay's runs are counted as zeros, as a Lambda invocation that finds nothing is.
+TEST_P(BackgroundTest, IdleRunsAreCountedAsZeros) {
+  auto ctx = env.context();
+  ServeMetrics exposed(*ctx->db);
+  OutboxBackground background(*ctx, metrics, exposed, fast());
+  EXPECT_TRUE(eventually([&] {
+    return samples(exposed.render()).at("tbpay_relay_runs_total") >= 2;
+  })) << exposed.render();
+  background.stop();
+  metrics.flush();
+  std::lock_guard lock(metric_mutex);
+  std::optional<double> processed, succeeded;
+  for (const auto& l : metric_lines) {
+    const auto line = nlohmann::json::parse(l);
+    if (line.contains("RelayProcessed")) processed = line["RelayProcessed"].get<double>();
+    if (line.contains("RelaySucceeded")) succeeded = line["RelaySucceeded"].get<double>();
+  }
+  EXPECT_EQ(processed, 0.0);
+  EXPECT_EQ(succeeded, 0.0);
+}
+
 // Kafka down: each run that meets it is a failed run, and no event is counted published.
 TEST_P(BackgroundTest, RunsKafkaRefusesCountAsRelayFailures) {
   auto ctx = env.context();

@@ -7,7 +7,10 @@
 #include <thread>
 
 #include "app/relay_fixture.h"
+#include "app/serve_metrics.h"
+#include "observability/metrics.h"
 #include "publish/open.h"
+#include "support/promtool.h"
 
 namespace tbpay::test {
 namespace {
@@ -72,6 +75,48 @@ TEST_P(RelayTest, EachEventTypeGoesToItsTopicWithKeyHeadersAndBodyAndIsMarkedPub
   for (const auto& m : by_kcat)
     expect_matches_row(m, row(env.db(), m.headers.at("eventId")),
                        topic_of.at(m.headers.at("eventId")));
+}
+
+// Both runtimes count a run the same way: the relay records it, an empty one as zeros.
+TEST_P(RelayTest, EveryRunIsCountedInTheMetricsGivenAnEmptyOneAsZeros) {
+  seed("p-1", "PAYMENT_COMPLETED", 1);
+  seed("p-2", "PAYMENT_FAILED", 2);
+  seed("p-3", "PaymentRefunded", 3);  // no topic: dead
+  auto ctx = env.context();
+  std::vector<nlohmann::json> lines;
+  Metrics metrics("outbox-processor",
+                  [&](std::string_view line) { lines.push_back(nlohmann::json::parse(line)); });
+  ServeMetrics exposed(*ctx->db);
+  OutboxRelay relay(*ctx, metrics, &exposed);
+
+  relay.drain(in(seconds(30)));
+  metrics.flush();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["RelayProcessed"], 3);
+  EXPECT_EQ(lines[0]["RelaySucceeded"], 2);
+  EXPECT_EQ(lines[0]["RelayFailed"], 0);
+  EXPECT_EQ(lines[0]["RelayDead"], 1);
+
+  // Nothing left: still a run, written as zeros rather than left out.
+  relay.drain(in(seconds(30)));
+  metrics.flush();
+  ASSERT_EQ(lines.size(), 2u);
+  for (const char* name : {"RelayProcessed", "RelaySucceeded", "RelayFailed", "RelayDead"})
+    EXPECT_EQ(lines[1].value(name, -1.0), 0) << name << " in " << lines[1].dump();
+
+  const auto s = samples(exposed.render());
+  EXPECT_EQ(s.at("tbpay_relay_runs_total"), 2);
+  EXPECT_EQ(s.at("tbpay_relay_events_total{outcome=\"published\"}"), 2);
+  EXPECT_EQ(s.at("tbpay_relay_events_total{outcome=\"dead\"}"), 1);
+  EXPECT_EQ(s.at("tbpay_relay_run_failures_total"), 0);
+
+  // The backlog, when asked for: the dead event, none pending.
+  ASSERT_TRUE(relay.record_backlog());
+  metrics.flush();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2]["OutboxPendingEvents"], 0);
+  EXPECT_EQ(lines[2]["OutboxDeadEvents"], 1);
+  EXPECT_EQ(samples(exposed.render()).at("tbpay_outbox_dead_events"), 1);
 }
 
 TEST_P(RelayTest, TopicPrefixIsPrependedToEveryTopic) {

@@ -37,6 +37,13 @@ TEST_P(Webhook, PlainWebhookPathRefusesUnknownShapesAndBadJson) {
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(body_of(bad)["error"], "malformed JSON");
   EXPECT_EQ(bad.content_type, "application/json");
+  // JSON that could be read two ways is no callback, but JSON all the same.
+  for (const std::string& body : {std::string(R"({"data":"x","data":"y","mac":"","type":1})"),
+                                  R"({"data":"x","mac":"","type":1})" + std::string(1, '\0')}) {
+    HttpReply twice = env.post("/webhook", body);
+    EXPECT_EQ(twice.status, 400);
+    EXPECT_EQ(body_of(twice)["error"], "not a ZaloPay or PayOS callback");
+  }
 }
 
 TEST_P(Webhook, AliasesAndTrailingSlashReachTheSameProvider) {

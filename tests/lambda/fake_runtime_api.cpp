@@ -20,6 +20,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::string_view kPrefix = "/2018-06-01/runtime";
+// Lambda's limit on a synchronous invocation's response; a larger one is answered 413.
+constexpr std::size_t kResponseLimit = 6u << 20;
 
 // One io_context is enough: every operation here is synchronous, on its own thread.
 asio::io_context& io() {
@@ -130,10 +132,12 @@ void FakeRuntimeApi::serve_connection(int fd) {
   tcp::socket socket(io(), tcp::v4(), fd);
   beast::flat_buffer buffer;
   while (true) {
-    http::request<http::string_body> req;
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(4 * kResponseLimit);
     boost::system::error_code ec;
-    http::read(socket, buffer, req, ec);
+    http::read(socket, buffer, parser, ec);
     if (ec) break;
+    http::request<http::string_body> req = parser.release();
     const std::string target(req.target());
     http::response<http::string_body> res;
     res.version(11);
@@ -175,7 +179,12 @@ void FakeRuntimeApi::serve_connection(int fd) {
       } else {
         res.result(http::status::not_found);
       }
-      if (res.result() != http::status::not_found) {
+      const bool known = res.result() != http::status::not_found;
+      if (known && p.kind == Posted::Response && req.body().size() > kResponseLimit) {
+        res.result(http::status::payload_too_large);
+        res.body() =
+            R"({"errorMessage":"Exceeded maximum allowed payload size.","errorType":"RequestEntityTooLarge"})";
+      } else if (known) {
         p.body = req.body();
         if (auto h = req.find("Lambda-Runtime-Function-Error-Type"); h != req.end()) {
           p.error_type_header = std::string(h->value());

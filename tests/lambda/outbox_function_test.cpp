@@ -75,6 +75,19 @@ TEST(OutboxProcessorFunction, EmfCarriesRelayCountsAndTheBacklog) {
   EXPECT_EQ(dead, 0);
 }
 
+// An invocation that finds nothing writes zeros, as `serve`'s idle runs do.
+TEST(OutboxProcessorFunction, EmfCarriesZerosWhenNothingIsPending) {
+  LambdaFunctionEnv env(Function::OutboxProcessor);
+  EXPECT_EQ(reply_body(env.invoke(scheduled_event()))["processed"], 0);
+  std::optional<double> processed, pending;
+  for (const json& l : env.metric_lines()) {
+    if (l.contains("RelayProcessed")) processed = l["RelayProcessed"].get<double>();
+    if (l.contains("OutboxPendingEvents")) pending = l["OutboxPendingEvents"].get<double>();
+  }
+  EXPECT_EQ(processed, 0.0);
+  EXPECT_EQ(pending, 0.0);
+}
+
 TEST(OutboxProcessorFunction, UnreachableDatabaseFailsTheInvocation) {
   LambdaFunctionEnv env(Function::OutboxProcessor,
                         std::string("postgresql://postgres@127.0.0.1:1/tbpay?connect_timeout=2"));

@@ -38,5 +38,29 @@ TEST(DetectProvider, AnythingElseIsUnknown) {
   EXPECT_EQ(detect_provider(zalopay_shape + std::string(1, '\0') + "junk"), std::nullopt);
 }
 
+// Parsed once for both detection and verification, and still able to tell "malformed JSON"
+// from "not a callback".
+TEST(ParseCallbackBody, JsonThatCannotBeTrustedIsStillJsonTextThatIsNotIsNot) {
+  const auto ok = parse_callback_body(R"({"data":"x","mac":"","type":1})");
+  EXPECT_TRUE(ok.document.is_object());
+  EXPECT_TRUE(ok.is_json);
+  EXPECT_EQ(detect_provider(ok), Provider::ZaloPay);
+
+  const std::string ambiguous[] = {
+      R"({"data":"x","data":"y","mac":"","type":1})", R"({"data":"x\u0000y","mac":"","type":1})",
+      R"({"data":"x","mac":"","type":1})" + std::string(1, '\0') + "junk"};
+  for (const std::string& body : ambiguous) {
+    const auto parsed = parse_callback_body(body);
+    EXPECT_TRUE(parsed.document.is_discarded()) << body;
+    EXPECT_TRUE(parsed.is_json) << body;
+    EXPECT_EQ(detect_provider(parsed), std::nullopt) << body;
+  }
+  for (const char* body : {"", "not json", R"({"data": )"}) {
+    const auto parsed = parse_callback_body(body);
+    EXPECT_TRUE(parsed.document.is_discarded()) << body;
+    EXPECT_FALSE(parsed.is_json) << body;
+  }
+}
+
 }  // namespace
 }  // namespace tbpay

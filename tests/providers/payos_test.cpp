@@ -313,9 +313,9 @@ TEST(PayOsReply, EveryOutcomeGetsTheStatusPayOsExpects) {
       {IngestOutcome::Rejected, CallbackRejection::NotConfigured, 503, -1},
   };
   for (const auto& c : cases) {
-    const WebhookReply reply = provider->reply(c.outcome, c.rejection);
+    const HttpReply reply = provider->reply(c.outcome, c.rejection);
     SCOPED_TRACE(reply.body);
-    EXPECT_EQ(reply.http_status, c.http_status);
+    EXPECT_EQ(reply.status, c.http_status);
     const json body = json::parse(reply.body);
     EXPECT_EQ(body.size(), 3u);
     EXPECT_EQ(body["error"], c.error);

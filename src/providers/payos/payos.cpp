@@ -270,9 +270,12 @@ const std::string* string_field(const json& object, std::string_view key) {
   return &it->get_ref<const std::string&>();
 }
 
-WebhookReply payos_reply(int http_status, int error, std::string_view message) {
+HttpReply payos_reply(int http_status, int error, std::string_view message) {
   json body = {{"error", error}, {"message", message}, {"data", nullptr}};
-  return {http_status, body.dump()};
+  HttpReply reply;
+  reply.status = http_status;
+  reply.body = body.dump();
+  return reply;
 }
 
 // A path segment: unreserved characters as they are, everything else percent-encoded.
@@ -300,10 +303,11 @@ class PayOs final : public PaymentProvider {
   Provider id() const override { return Provider::PayOS; }
   bool configured() const override { return keys_.configured(); }
 
-  Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const override {
+  using PaymentProvider::verify;
+  Result<PaymentCallback, CallbackRejection> verify(const CallbackBody& body) const override {
     if (!configured()) return Rejected::NotConfigured;
 
-    const json webhook = providers::parse_json_text(body);
+    const json& webhook = body.document;
     if (!webhook.is_object()) return Rejected::NotACallback;
     const auto data = webhook.find("data");
     const auto signature = webhook.find("signature");
@@ -347,7 +351,7 @@ class PayOs final : public PaymentProvider {
     return cb;
   }
 
-  WebhookReply reply(IngestOutcome outcome, CallbackRejection rejection) const override {
+  HttpReply reply(IngestOutcome outcome, CallbackRejection rejection) const override {
     switch (outcome) {
       case IngestOutcome::Processed:
       case IngestOutcome::Duplicate:

@@ -46,9 +46,12 @@ std::optional<bool> app_id_matches(const json& v, std::string_view configured) {
   return {};
 }
 
-WebhookReply zalopay_reply(int http_status, int return_code, std::string_view message) {
+HttpReply zalopay_reply(int http_status, int return_code, std::string_view message) {
   json body = {{"return_code", return_code}, {"return_message", message}};
-  return {http_status, body.dump()};
+  HttpReply reply;
+  reply.status = http_status;
+  reply.body = body.dump();
+  return reply;
 }
 
 // application/x-www-form-urlencoded value.
@@ -79,10 +82,11 @@ class ZaloPay final : public PaymentProvider {
   Provider id() const override { return Provider::ZaloPay; }
   bool configured() const override { return keys_.configured(); }
 
-  Result<PaymentCallback, CallbackRejection> verify(std::string_view body) const override {
+  using PaymentProvider::verify;
+  Result<PaymentCallback, CallbackRejection> verify(const CallbackBody& body) const override {
     if (!configured()) return Rejected::NotConfigured;
 
-    const json callback = providers::parse_json_text(body);
+    const json& callback = body.document;
     if (!callback.is_object()) return Rejected::NotACallback;
     const auto data = callback.find("data");
     const auto mac = callback.find("mac");
@@ -129,7 +133,7 @@ class ZaloPay final : public PaymentProvider {
     return cb;
   }
 
-  WebhookReply reply(IngestOutcome outcome, CallbackRejection rejection) const override {
+  HttpReply reply(IngestOutcome outcome, CallbackRejection rejection) const override {
     switch (outcome) {
       case IngestOutcome::Processed:
         return zalopay_reply(200, 1, "success");
