@@ -62,8 +62,15 @@ class OutboxRelay {
   }
 
  private:
+  struct Run;  // one drain's deadline, claim options and report (relay.cpp)
+
   EventPublisher& publisher();
+  // drain() without the metrics; its steps, in order:
   RelayReport drain_batches(std::chrono::steady_clock::time_point deadline);
+  bool start_after_node_rows(Run& run);
+  bool publisher_ready(RelayReport& report);
+  void relay_batches(Run& run, EventPublisher& out);
+  void flag_node_rows(Run& run, std::chrono::steady_clock::duration slice);
   void record(const RelayReport& report);
 
   Context& ctx_;
