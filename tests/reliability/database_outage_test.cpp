@@ -18,17 +18,10 @@
 
 #include "reliability/support/serve.h"
 #include "store/postgres/connection.h"
-#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
-
-using test::http_once;
-using test::HttpClient;
-using test::raw_request;
-using test::Response;
-using test::status_of;
 
 using Clock = std::chrono::steady_clock;
 

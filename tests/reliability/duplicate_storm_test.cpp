@@ -13,17 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "reliability/support/serve.h"
-#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
-
-using test::http_once;
-using test::HttpClient;
-using test::raw_request;
-using test::Response;
-using test::status_of;
 
 constexpr int kPayments = 2000;
 constexpr int kCopies = 5;

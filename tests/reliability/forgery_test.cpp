@@ -16,17 +16,10 @@
 #include "crypto/crypto.h"
 #include "providers/zalopay/zalopay.h"
 #include "reliability/support/serve.h"
-#include "support/http_client.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
 namespace {
-
-using test::http_once;
-using test::HttpClient;
-using test::raw_request;
-using test::Response;
-using test::status_of;
 
 using nlohmann::json;
 

@@ -8,8 +8,16 @@
 #include "config/config.h"
 #include "reliability/support/child_process.h"
 #include "reliability/support/pg.h"
+#include "support/http_client.h"
 
 namespace tbpay::reliability {
+
+// The blocking HTTP client every suite here talks to `tbpay serve` with.
+using test::http_once;
+using test::HttpClient;
+using test::raw_request;
+using test::Response;
+using test::status_of;
 
 // Test keys: distinctive strings, so that a leak into a log line cannot go unnoticed.
 inline constexpr const char* kZaloPayAppId = "2554";
