@@ -444,7 +444,8 @@ std::string summary(const fs::path& out, long ticks_per_second, const std::strin
 
   // Many keep-alive connections: the highest RSS sampled, wrk's figures.
   long wide_rss_kb = 0;
-  for (const auto line : lines_of(read_file(out / "rss-wide.txt"))) {
+  const std::string rss_samples = read_file(out / "rss-wide.txt");
+  for (const auto line : lines_of(rss_samples)) {
     wide_rss_kb = std::max(wide_rss_kb, integer(line));
   }
   const auto wide = parse_key_values(read_file(out / "wrk-wide.txt"));
