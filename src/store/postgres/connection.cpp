@@ -241,31 +241,40 @@ Result<Rows> Connection::run(std::string_view sql) {
 }
 
 Result<Rows> Connection::run_and_commit(const Statement& statement, const Params& params) {
-  return pipelined({}, statement, params, "COMMIT");
+  return pipelined(nullptr, statement, params, "COMMIT");
 }
+
+namespace {
+// set_config(..., true): for the implicit transaction the sync ends, the next statement's
+// alone. Prepared like any other statement: parsed and planned once per connection.
+constexpr Statement kWaitForLocksAtMost{
+    "wait_for_locks_at_most",
+    "SELECT set_config('lock_timeout', $1, true), "
+    "set_config('plan_cache_mode', 'force_generic_plan', true)"};
+}  // namespace
 
 Result<Rows> Connection::run_waiting_for_locks_at_most(const Statement& statement,
                                                        const Params& params,
                                                        std::chrono::milliseconds lock_timeout) {
-  // set_config(..., true): for the implicit transaction the sync ends, this statement's alone.
-  // Its plan is the prepared generic one. Left to choose, PostgreSQL compares that plan's cost
+  // The statement's plan is the prepared generic one. Left to choose, PostgreSQL compares that plan's cost
   // with a custom plan's: where no index serves "providerTransactionId" (the core service's
   // schema as migrated), the generic plan carries the PayOS branch as a sequential scan, cut
   // at run time by its one-time filter but counted in full, so every ZaloPay callback was
   // planned anew, which cost about a third of its throughput.
-  return pipelined("SELECT set_config('lock_timeout', '" + std::to_string(lock_timeout.count()) +
-                       "ms', true), set_config('plan_cache_mode', 'force_generic_plan', true)",
-                   statement, params, nullptr);
+  const Before before{kWaitForLocksAtMost, {std::to_string(lock_timeout.count()) + "ms"}};
+  return pipelined(&before, statement, params, nullptr);
 }
 
-Result<Rows> Connection::pipelined(const std::string& before, const Statement& statement,
+Result<Rows> Connection::pipelined(const Before* before, const Statement& statement,
                                    const Params& params, const char* after) {
   if (auto bad = cut_short(statement, params)) return *bad;
   if (auto s = prepare(statement); !s) return s.error();
+  if (before)
+    if (auto s = prepare(before->statement); !s) return s.error();
   PGconn* c = conn_.get();
   if (!PQenterPipelineMode(c)) {  // one statement after the other
-    if (!before.empty())
-      if (auto r = run(before); !r) return r.error();
+    if (before)
+      if (auto r = run(before->statement, before->params); !r) return r.error();
     auto rows = run(statement, params);
     if (!rows) return rows;
     if (after != nullptr)
@@ -274,14 +283,13 @@ Result<Rows> Connection::pipelined(const std::string& before, const Statement& s
   }
   const auto until = deadline();
   const bool sent =
-      (before.empty() ||
-       PQsendQueryParams(c, before.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) &&
+      (!before || send(before->statement, before->params)) &&
       send(statement, params) &&
       (after == nullptr || PQsendQueryParams(c, after, 0, nullptr, nullptr, nullptr, nullptr, 0)) &&
       PQpipelineSync(c) && flushed(until);
   if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
   // Each query's result then NULL, in the order sent, then the sync marker.
-  const std::size_t statement_index = before.empty() ? 0 : 1;
+  const std::size_t statement_index = before ? 1 : 0;
   std::vector<ResultPtr> results;
   int nulls = 0;
   while (sent) {
@@ -305,7 +313,7 @@ Result<Rows> Connection::pipelined(const std::string& before, const Statement& s
     if (succeeded(results[i].get())) continue;
     if (PQresultStatus(results[i].get()) == PGRES_PIPELINE_ABORTED) continue;  // after a failure
     return error_from(results[i].get(), i == statement_index ? std::string_view(statement.name)
-                                        : i < statement_index ? std::string_view("set_config")
+                                        : i < statement_index ? std::string_view(before->statement.name)
                                                               : std::string_view(after));
   }
   for (std::size_t i = 0; i < expected; ++i)

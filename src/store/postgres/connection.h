@@ -102,11 +102,16 @@ class Connection {
   ResultPtr last_result(Deadline until);
   Error no_answer(std::string_view what);
   bool send(const Statement& statement, const Params& params);  // prepared, or unnamed
-  // `before` (when not empty), the statement and `after` (when not empty) in pipeline mode,
-  // then a sync: one round trip; without a transaction of the caller's, one implicit
-  // transaction. The statement's rows, or the first failure.
-  Result<Rows> pipelined(const std::string& before, const Statement& statement,
-                         const Params& params, const char* after);
+  // A statement run before another in the same pipeline, with its parameters.
+  struct Before {
+    const Statement& statement;
+    Params params;
+  };
+  // `before` (when given), the statement and `after` (when not null) in pipeline mode, then a
+  // sync: one round trip; without a transaction of the caller's, one implicit transaction.
+  // The statement's rows, or the first failure.
+  Result<Rows> pipelined(const Before* before, const Statement& statement, const Params& params,
+                         const char* after);
 
   struct ConnFree {
     void operator()(PGconn* c) const { PQfinish(c); }
