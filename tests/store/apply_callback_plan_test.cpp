@@ -13,33 +13,13 @@
 
 #include "store/postgres/apply_callback_sql.h"
 #include "store/postgres/connection.h"
+#include "support/plan_scans.h"
 #include "support/test_database.h"
 
 namespace tbpay::test {
 namespace {
 
 constexpr int kPayments = 20000;  // per provider
-
-struct Scan {
-  std::string node;
-  std::string index;
-  long long read = 0;  // rows returned + rows removed by a filter, over all loops
-};
-
-// The scans of payments that ran (a branch cut by its one-time filter shows no loops).
-void collect_scans(const nlohmann::json& plan, std::vector<Scan>& out) {
-  const long long loops = plan.value("Actual Loops", 0LL);
-  const bool on_payments = plan.value("Relation Name", "") == "payments" ||
-                           plan.value("Index Name", "").starts_with("payments_");
-  if (on_payments && loops > 0) {
-    out.push_back({plan.value("Node Type", ""), plan.value("Index Name", ""),
-                   (plan.value("Actual Rows", 0LL) + plan.value("Rows Removed by Filter", 0LL) +
-                    plan.value("Rows Removed by Index Recheck", 0LL)) *
-                       loops});
-  }
-  if (plan.contains("Plans"))
-    for (const auto& child : plan["Plans"]) collect_scans(child, out);
-}
 
 class ApplyCallbackPlanTest : public ::testing::Test {
  protected:
@@ -78,7 +58,7 @@ class ApplyCallbackPlanTest : public ::testing::Test {
     EXPECT_EQ(rows.size(), 1u);
     const auto plan = nlohmann::json::parse(rows.at(0).at(0).value())[0]["Plan"];
     std::vector<Scan> scans;
-    collect_scans(plan, scans);
+    collect_scans(plan, "payments", scans);
     return {std::move(scans), plan.value("Actual Rows", 0LL)};
   }
 

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/outbox_claim_sql.h"
+#include "support/plan_scans.h"
 #include "support/test_database.h"
 
 namespace tbpay::test {
@@ -24,24 +25,6 @@ constexpr int kPublished = 20000;
 constexpr int kPending = 5000;
 constexpr int kLimit = 100;
 constexpr int kWindow = 4 * kLimit;  // what PgOutboxStore::claim_batch passes as $2
-
-struct Scan {
-  std::string node;
-  std::string index;
-  long long read = 0;  // rows returned + rows removed by a filter, over all loops
-};
-
-void collect_scans(const nlohmann::json& plan, std::vector<Scan>& out) {
-  if (plan.value("Relation Name", "") == "outbox") {
-    const long long loops = plan.value("Actual Loops", 1LL);
-    out.push_back({plan.value("Node Type", ""), plan.value("Index Name", ""),
-                   (plan.value("Actual Rows", 0LL) + plan.value("Rows Removed by Filter", 0LL) +
-                    plan.value("Rows Removed by Index Recheck", 0LL)) *
-                       loops});
-  }
-  if (plan.contains("Plans"))
-    for (const auto& child : plan["Plans"]) collect_scans(child, out);
-}
 
 class OutboxClaimPlanTest : public ::testing::Test {
  protected:
@@ -86,7 +69,7 @@ class OutboxClaimPlanTest : public ::testing::Test {
       EXPECT_EQ(rows.size(), 1u);
       const auto plan = nlohmann::json::parse(rows.at(0).at(0).value())[0]["Plan"];
       std::vector<Scan> scans;
-      collect_scans(plan, scans);
+      collect_scans(plan, "outbox", scans);
       result.emplace_back(std::move(scans), plan.value("Actual Rows", 0LL));
     }
     db_->exec("DEALLOCATE plan_claim");
