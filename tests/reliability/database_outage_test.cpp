@@ -266,7 +266,7 @@ TEST(DatabaseOutage, AFrozenDatabaseCostsEachCallbackARetryNotAServerThread) {
   ServeUnderTest serve(tbpay_env(url + "?socket_timeout=2&connect_timeout=2"), folder.path());
   const auto port = serve.port();
   // Pooled connections are open and warm when the database stops answering.
-  ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 1));
+  ASSERT_TRUE(deliver_until_settled(port, payments[kFrozenPayments], 10));
 
   cluster.freeze();  // a failure meanwhile still ends well: stopping a cluster thaws it
   std::vector<std::optional<Response>> replies(kFrozenPayments);
