@@ -13,6 +13,18 @@ namespace {
 using nlohmann::json;
 
 const Timestamp kAt = *parse_timestamp("2025-12-13T06:05:18.385Z");
+
+// A ZaloPay callback as ZaloPay sends it: its app_trans_id, and the order code read from that.
+TransitionRequest zalopay_callback(const std::string& app_trans_id, std::int64_t amount = 150000) {
+  TransitionRequest r;
+  r.callback.provider = Provider::ZaloPay;
+  r.callback.transaction_id = app_trans_id;
+  r.callback.fallback_order_code = zalopay_fallback_order_code(app_trans_id);
+  r.callback.amount = amount;
+  r.event_id = uuid_v4();
+  r.at = kAt;
+  return r;
+}
 constexpr const char* kOrder = "TB-LTDTNL-20251213-8D39986M";
 
 class PaymentStoreTest : public StoreTest {
@@ -259,13 +271,7 @@ TEST_P(PaymentStoreTest, ZaloPayFallsBackToTheOrderCodeAfterTheFirstUnderscore) 
   const std::string order = "TB_LTD_20251213_X1";
   const auto id =
       insert_payment(*db_, {.order_code = order, .provider_transaction_id = "251212_" + order});
-  TransitionRequest r;
-  r.callback.provider = Provider::ZaloPay;
-  r.callback.transaction_id = "251213_" + order;
-  r.callback.fallback_order_code = order;
-  r.callback.amount = 150000;
-  r.event_id = uuid_v4();
-  r.at = kAt;
+  TransitionRequest r = zalopay_callback("251213_" + order);
 
   auto outcome = payments().apply(r);
 
@@ -284,13 +290,7 @@ TEST_P(PaymentStoreTest, ZaloPayTransactionIdMatchWinsOverTheOrderCodeAfterTheFi
       insert_payment(*db_, {.order_code = "A_B", .provider_transaction_id = "251212_A_B"});
   const auto by_transaction =
       insert_payment(*db_, {.order_code = "B", .provider_transaction_id = "251213_A_B"});
-  TransitionRequest r;
-  r.callback.provider = Provider::ZaloPay;
-  r.callback.transaction_id = "251213_A_B";
-  r.callback.fallback_order_code = "A_B";
-  r.callback.amount = 150000;
-  r.event_id = uuid_v4();
-  r.at = kAt;
+  TransitionRequest r = zalopay_callback("251213_A_B");
 
   auto outcome = payments().apply(r);
 
@@ -314,13 +314,7 @@ TEST_P(PaymentStoreTest, ZaloPayOrderCodeWithUnderscoresIsFoundByItsTransactionI
 
 TEST_P(PaymentStoreTest, OrderCodeFallbackIsForZaloPayPaymentsOnly) {
   insert_payment(*db_, {.order_code = kOrder, .provider = Provider::PayOS});
-  TransitionRequest r;
-  r.callback.provider = Provider::ZaloPay;
-  r.callback.transaction_id = std::string("251213_") + kOrder;
-  r.callback.fallback_order_code = kOrder;
-  r.callback.amount = 150000;
-  r.event_id = uuid_v4();
-  r.at = kAt;
+  TransitionRequest r = zalopay_callback(std::string("251213_") + kOrder);
   auto zalopay = payments().apply(r);
   r.callback.provider = Provider::PayOS;  // PayOS matches by paymentLinkId only
   auto payos = payments().apply(r);
@@ -466,13 +460,8 @@ TEST_P(PaymentStoreTest, ZaloPayCallbacksNameThePaymentTheCoreNames) {
        {"251213_A_B", "251212_A_B", "251214_TB_X_1", "251213_TB_X_1_9", "251213_P_Q", "251212_Q",
         "251213_M", "251213_N", "251213_X_1", "nounderscore", "251213_"}) {
     SCOPED_TRACE(app_trans_id);
-    TransitionRequest r;
-    r.callback.provider = Provider::ZaloPay;
-    r.callback.transaction_id = app_trans_id;
-    r.callback.fallback_order_code = zalopay_fallback_order_code(app_trans_id);
-    r.callback.amount = 1;  // a mismatch: found, and nothing changes for the next callback
-    r.event_id = uuid_v4();
-    r.at = kAt;
+    // Amount 1, a mismatch: found, and nothing changes for the next callback.
+    const TransitionRequest r = zalopay_callback(app_trans_id, 1);
     std::vector<Payment> candidates;  // what the order codes name, as the stores read them
     for (const auto& code : zalopay_order_codes(app_trans_id))
       for (const auto& p : all)
