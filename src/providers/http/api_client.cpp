@@ -57,6 +57,25 @@ std::string ApiUrl::text() const {
          path;
 }
 
+std::string percent_encoded(std::string_view v, std::string_view kept, bool space_as_plus) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(v.size());
+  for (const char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || kept.find(ch) != std::string_view::npos) {
+      out.push_back(ch);
+    } else if (c == ' ' && space_as_plus) {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
 Result<ApiUrl, std::string> parse_api_url(std::string_view url) {
   ApiUrl out;
   std::string_view rest = url;

@@ -30,6 +30,10 @@ struct ApiUrl {
 // https://host[:port][/path] or, for a loopback host only, http://. The error is a sentence.
 Result<ApiUrl, std::string> parse_api_url(std::string_view url);
 
+// Percent-encoded for a request: letters, digits and the `kept` characters as they are, a
+// space as '+' when `space_as_plus` (a form value), every other byte as %XX.
+std::string percent_encoded(std::string_view v, std::string_view kept, bool space_as_plus);
+
 struct ApiRequest {
   std::string method = "GET";  // GET or POST
   std::string target;          // "/v2/query", appended to the base URL's path

@@ -279,21 +279,7 @@ HttpReply payos_reply(int http_status, int error, std::string_view message) {
 }
 
 // A path segment: unreserved characters as they are, everything else percent-encoded.
-std::string path_segment(std::string_view v) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
+std::string path_segment(std::string_view v) { return percent_encoded(v, "-_.~", false); }
 
 class PayOs final : public PaymentProvider {
  public:

@@ -55,23 +55,7 @@ HttpReply zalopay_reply(int http_status, int return_code, std::string_view messa
 }
 
 // application/x-www-form-urlencoded value.
-std::string form_encode(std::string_view v) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '*') {
-      out.push_back(ch);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view v) { return percent_encoded(v, "-_.*", true); }
 
 class ZaloPay final : public PaymentProvider {
  public:
