@@ -108,11 +108,12 @@ SELECT t.id, t."orderCode", t."amountCents", t.status, (SELECT count(*) FROM eve
 // payment.
 inline constexpr const char* kApplyPendingSql = R"sql(
 WITH candidate AS (
-    SELECT id, 0 AS rank FROM payments
+    SELECT ctid AS version, id, "orderCode", "amountCents", status, 0 AS rank FROM payments
      WHERE cardinality($3::text[]) = 0
        AND provider = $1::text AND "providerTransactionId" = $2::text
     UNION ALL
-    SELECT id, CASE WHEN "providerTransactionId" = $2::text THEN 0 ELSE 1 END FROM payments
+    SELECT ctid, id, "orderCode", "amountCents", status,
+           CASE WHEN "providerTransactionId" = $2::text THEN 0 ELSE 1 END FROM payments
      WHERE cardinality($3::text[]) > 0
        AND "orderCode" = ANY ($3::text[]) AND provider = $1::text
        AND ("providerTransactionId" = $2::text OR "orderCode" = ($3::text[])[1])
@@ -132,7 +133,7 @@ moved AS (
                              THEN GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
                                            p."cancelledAt" + interval '1 millisecond')
                              ELSE p."failedAt" END
-     WHERE p.id = (SELECT id FROM candidate)
+     WHERE p.ctid = (SELECT version FROM candidate)
        AND p."amountCents" = $4::bigint
        AND p.status = 'PENDING'
        AND 'PENDING' = ANY ($6::"PaymentStatus"[])
@@ -163,9 +164,9 @@ SELECT m.id, m."orderCode", m."amountCents", 'PENDING'::"PaymentStatus" AS statu
        (SELECT count(*) FROM event) AS applied
   FROM moved m
 UNION ALL
-SELECT p.id, p."orderCode", p."amountCents", p.status, 0
-  FROM payments p
- WHERE p.id = (SELECT id FROM candidate) AND NOT EXISTS (SELECT 1 FROM moved)
+SELECT c.id, c."orderCode", c."amountCents", c.status, 0
+  FROM candidate c
+ WHERE NOT EXISTS (SELECT 1 FROM moved)
 )sql";
 
 }  // namespace tbpay::pg
