@@ -4,8 +4,8 @@
 #include <array>
 #include <chrono>
 #include <exception>
-#include <span>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include <nlohmann/json.hpp>

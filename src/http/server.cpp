@@ -138,6 +138,14 @@ std::optional<std::pair<int, std::string_view>> framing_error(
 
 using Clock = std::chrono::steady_clock;
 
+// A bug's answer: nothing of it reaches the client.
+HttpReply internal_error_reply() {
+  HttpReply reply;
+  reply.status = 500;
+  reply.body = R"({"error":"internal error"})";
+  return reply;
+}
+
 }  // namespace
 
 class Session;
@@ -353,10 +361,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   HttpReply internal_error(const std::exception& e, std::string_view path) {
     state_->log.error("request failed", {{"error", e.what()}, {"path", path}});
-    HttpReply reply;
-    reply.status = 500;
-    reply.body = R"({"error":"internal error"})";
-    return reply;
+    return internal_error_reply();
   }
 
  public:
@@ -482,8 +487,7 @@ void ServerState::run_on_worker(Job job) {
                        : self->ingestion.run(job.work);
     } catch (const std::exception& e) {
       self->log.error("request failed", {{"error", e.what()}});
-      reply.status = 500;
-      reply.body = R"({"error":"internal error"})";
+      reply = internal_error_reply();
     }
     self->answered(job, std::move(reply),
                    too_late || Clock::now() - started >= self->options.queue_wait);
@@ -531,13 +535,8 @@ void ServerState::commit_groups() {
       });
     } catch (const std::exception& e) {
       log.error("request failed", {{"error", e.what()}});
-      for (std::size_t i = 0; i < run.size(); ++i) {
-        if (done[i]) continue;
-        HttpReply reply;
-        reply.status = 500;
-        reply.body = R"({"error":"internal error"})";
-        answered(*run[i], std::move(reply), false);
-      }
+      for (std::size_t i = 0; i < run.size(); ++i)
+        if (!done[i]) answered(*run[i], internal_error_reply(), false);
     }
   }
 }
