@@ -6,9 +6,15 @@
 #   lambda_cold_start      exec of bootstrap -> its first GET /invocation/next
 #   lambda_webhook_first   first webhook invocation (next handed out -> response posted)
 #   lambda_webhook_later   median of the later ones
+#   lambda_webhook_db      the database's part of a later one: the statement the function ran
+#                          per callback (captured from its session while it was still open,
+#                          else the source's), run by pgbench -c 1 -M prepared for DB_SECONDS
+#                          (default 3) on the same database, one callback per transaction, as
+#                          the function commits it: median of its transactions (and the mean)
 #   lambda_peak_rss        VmHWM of the function process after all invocations
 # Usage: scripts/bench-lambda.sh [BUILD_DIR]   (DATABASE_SERVER_URL: use that server, else a
-# throwaway PostgreSQL is started). INVOCATIONS (default 50) webhook calls.
+# throwaway PostgreSQL with production durability is started). INVOCATIONS (default 50)
+# webhook calls.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
@@ -29,7 +35,11 @@ trap cleanup EXIT
 server=${DATABASE_SERVER_URL:-}
 if [ -z "$server" ]; then
   pgdir="$work/pg"
+  export PG_DURABLE=${PG_DURABLE:-1}
   server=$("$here/scripts/pg-throwaway.sh" start "$pgdir")
+  # pg_stat_activity shows a statement whole (the default keeps 1 KB of it).
+  psql -q "$server" -c "ALTER SYSTEM SET track_activity_query_size = 16384" >/dev/null
+  "$here/scripts/pg-throwaway.sh" restart "$pgdir" >/dev/null
 fi
 db="tbpay_bench_lambda_$$"
 psql -q "$server" -c "CREATE DATABASE $db" >/dev/null
@@ -131,6 +141,17 @@ with lock:
             rss_kb = int(line.split()[1])
     state["closing"] = True
     lock.notify_all()
+# The statement the function ran for its callbacks, from its session (still open), for the
+# database's part below.
+captured = subprocess.run(
+    ["psql", "-At", database_url, "-c",
+     "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+     " AND pid <> pg_backend_pid() AND query LIKE '%INSERT INTO outbox%'"
+     " ORDER BY query LIKE '%FOR UPDATE%' LIMIT 1"],
+    capture_output=True, text=True).stdout.strip()
+if captured:
+    with open(os.path.join(work, "captured.sql"), "w") as f:
+        f.write(captured + "\n")
 proc.kill()
 proc.wait()
 server.shutdown()
@@ -142,4 +163,43 @@ print(f"lambda_cold_start {(state['first_next'] - started) * 1000:.1f} ms")
 print(f"lambda_webhook_first {durations[0]:.2f} ms")
 print(f"lambda_webhook_later {statistics.median(durations[1:]):.2f} ms (median of {n - 1})")
 print(f"lambda_peak_rss {rss_kb / 1024:.1f} MiB")
+PY
+
+# --- the database's part of a warm invocation ----------------------------------------------
+# The same statement, bound the same way (prepared), one callback per transaction, on the same
+# database, by one client: what the database spends per warm invocation, WAL flush included.
+# Not in it: the settings statement the function sends in the same round trip (reads no table).
+db_seconds=${DB_SECONDS:-3}
+statement="the statement captured from the function's session"
+if [ ! -s "$work/captured.sql" ]; then
+  python3 "$here/bench/ceiling_script.py" extract "$here/src/store/postgres/apply_callback_sql.h" \
+    >"$work/captured.sql"
+  statement="$(python3 "$here/bench/ceiling_script.py" name "$here/src/store/postgres/apply_callback_sql.h") (not seen in the function's session)"
+fi
+python3 "$here/bench/ceiling_script.py" pgbench --zalopay-only <"$work/captured.sql" >"$work/db.pgbench"
+# ZaloPay payments as scripts/bench.sh seeds them, numbered past the invocations' own.
+first=1001 last=$((1001 + 2 * ${DB_PAYMENTS:-40000}))
+psql -q -v ON_ERROR_STOP=1 -v seed=20251213 -v first="$first" -v last="$last" \
+  -f "$here/bench/seed_payments.sql" "$database_url" >/dev/null
+psql -q "$database_url" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" -c CHECKPOINT >/dev/null
+(cd "$work" && pgbench -n -c 1 -j 1 -M prepared -T "$db_seconds" -l --log-prefix=db_log \
+  -D n=-1 -D first="$first" -D last="$last" -D clients=1 -D seed=20251213 \
+  -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
+  -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
+  -D event_type=PAYMENT_COMPLETED -f db.pgbench "$database_url") >"$work/db.txt" 2>&1 ||
+  { cat "$work/db.txt" >&2; echo "bench-lambda: pgbench failed" >&2; exit 1; }
+processed=$(sed -n 's/^number of transactions actually processed: //p' "$work/db.txt")
+completed=$(psql -At "$database_url" -c "SELECT count(*) FROM payments
+  WHERE status = 'COMPLETED' AND \"orderCode\" LIKE 'TB-BENCH-%'
+    AND substr(\"orderCode\", 10)::int BETWEEN $first AND $last")
+[ "$processed" = "$completed" ] && [ "$processed" -gt 0 ] ||
+  { echo "bench-lambda: pgbench ran $processed transactions but $completed payments completed" >&2; exit 1; }
+python3 - "$work" "$processed" "$db_seconds" "$statement" <<'PY'
+import glob, statistics, sys
+work, processed, seconds, statement = sys.argv[1:5]
+latencies = [int(line.split()[2]) / 1000 for path in glob.glob(f"{work}/db_log.*")
+             for line in open(path) if line.strip()]
+print(f"lambda_webhook_db {statistics.median(latencies):.3f} ms (median of {len(latencies)} "
+      f"transactions, mean {statistics.mean(latencies):.3f} ms; pgbench -c 1 -M prepared, "
+      f"{seconds} s, {statement})")
 PY
