@@ -12,7 +12,7 @@
 #                    [--keep]
 # Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
 # tbpay's statement, at C connections; least work and tbpay at the high concurrency), so that
-# a change in the machine's load hits all of them. Defaults: 760000 payments, 3 rounds of 5 s.
+# a change in the machine's load hits all of them. Defaults: 900000 payments, 3 rounds of 5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
-payments=760000    # seeded PENDING payments, split between the runs below
+payments=900000    # seeded PENDING payments, split between the runs below
 rounds=3           # rounds; each runs every kind once
 duration=5         # seconds per kind and round, the same for pgbench and wrk
 conns=16           # concurrency of both sides
