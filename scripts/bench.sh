@@ -244,12 +244,13 @@ settle() { psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outb
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # CPU ticks of the whole PostgreSQL server: the postmaster, its live children, and the children
 # it has reaped (backends of pgbench's connections end with each round).
+# A few processes whatever the number of backends: it also runs in the middle of pgbench rounds.
 pg_cpu_ticks() {
-  local pm
+  local pm c stats=()
   pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-    for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do cpu_ticks "$c"; done
-  } | awk '{ s += $1 } END { print s + 0 }'
+  for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do stats+=("/proc/$c/stat"); done
+  cat "/proc/$pm/stat" "${stats[@]}" 2>/dev/null |
+    awk 'NR == 1 { s += $16 + $17 } { s += $14 + $15 } END { print s + 0 }'
 }
 # The CPU a load generator used is the `times` of the subshell that ran it (its last line, the
 # children's user and system time), written to X.times beside its output X.txt.
@@ -315,9 +316,20 @@ pgbench_round() {  # $1 series (least-C or statement-C), $2 round
     -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
     -D ts_iso='2025-12-13T06:05:18.385Z' -D event_type=PAYMENT_COMPLETED \
     -l --log-prefix="pgbench_log_$s-$r" \
-    -f "$script" "$dburl" && times >"${log%.txt}.times") >"$log" 2>&1 || { cat "$log" >&2; die "pgbench"; }
+    -f "$script" "$dburl" && times >"${log%.txt}.times") >"$log" 2>&1 &
+  local job=$! steady=()
+  if [ "$duration" -ge 3 ]; then
+    # PostgreSQL's CPU while the round is steady, from its second second to one before its end:
+    # C backends start with the round's connections, which tbpay's pool does not do per round.
+    sleep 1
+    steady+=("steady_start=$(date +%s.%N)" "pg_ticks_steady_start=$(pg_cpu_ticks)")
+    sleep $((duration - 2))
+    steady+=("pg_ticks_steady_end=$(pg_cpu_ticks)" "steady_end=$(date +%s.%N)")
+  fi
+  wait "$job" || { cat "$log" >&2; die "pgbench"; }
   sleep 0.5  # the round's backends exit and are reaped
-  record "round-$s-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)"
+  record "round-$s-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)" \
+    "${steady[@]}"
   read -r completed failed events < <(range_counts "$first" "$last")
   record "round-$s-$r.txt" "completed=$completed" "failed=$failed" "events=$events"
   log "round $r $s: $("$report" --round "$s" "$r" "$out")"

@@ -166,7 +166,23 @@ struct CeilingRound {
   // round's payments, and whether a client ran past them (its later ones named none).
   std::optional<long> on_payments;
   bool ran_out = false;
+  // PostgreSQL's CPU over the window the script sampled while the round was steady (its
+  // connections made), and the transactions that ended in it; 0 without a window.
+  long window_server_ticks = 0;
+  long window_transactions = 0;
 };
+
+// Transactions of a per-transaction log that ended from `start` to `end` (epoch seconds).
+long transactions_ending_between(std::string_view log, double start, double end) {
+  long count = 0;
+  for (const auto line : lines_of(log)) {
+    const auto words = words_of(line);
+    if (words.size() < 6) continue;
+    const double at = number(words[4]) + number(words[5]) / 1e6;
+    if (at >= start && at <= end) ++count;
+  }
+  return count;
+}
 
 // Client k of C completes payments first + k, first + k + C, ... up to last
 // (bench/least_work.pgbench, bench/ceiling_script.py); pgbench's log numbers each client's
@@ -216,6 +232,12 @@ CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, lo
   round.server_ticks = integer(get(notes, "pg_ticks_end")) - integer(get(notes, "pg_ticks_start"));
   round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
   if (whole_logs_of_clients > 0) count_on_payments(log, whole_logs_of_clients, round);
+  if (notes.contains("steady_end")) {
+    round.window_server_ticks =
+        integer(get(notes, "pg_ticks_steady_end")) - integer(get(notes, "pg_ticks_steady_start"));
+    round.window_transactions = transactions_ending_between(log, number(get(notes, "steady_start")),
+                                                            number(get(notes, "steady_end")));
+  }
   return round;
 }
 
@@ -355,6 +377,7 @@ namespace {
 struct CeilingSeries {
   long conns = 0;
   long transactions = 0, processed = 0, server_ticks = 0, client_ticks = 0;
+  long window_server_ticks = 0, window_transactions = 0;
   std::string seconds = "0", committed = "yes";
   std::vector<std::string> rounds;  // tps per round, as "%.0f"
   std::string tps, p50, p99;        // "%.1f"; milliseconds as "%.3f"
@@ -374,6 +397,8 @@ CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files 
     s.processed += c.processed;
     s.server_ticks += c.server_ticks;
     s.client_ticks += c.client_ticks;
+    s.window_server_ticks += c.window_server_ticks;
+    s.window_transactions += c.window_transactions;
     s.seconds = awk_number(number(s.seconds) + number(c.seconds));
     s.rounds.push_back(format("%.0f", number(c.tps)));
     latencies.insert(latencies.end(), c.steady.latencies_us.begin(), c.steady.latencies_us.end());
@@ -474,6 +499,10 @@ std::string wrk_counts(const TbpaySeries& t) {
 
 // CPU per unit of work of one side, split by process: "postgres 210 + pgbench 30 us".
 std::string ceiling_cpu(const CeilingSeries& c, long ticks_per_second) {
+  if (c.window_transactions > 0) {
+    return "postgres " + us_per(c.window_server_ticks, c.window_transactions, ticks_per_second) +
+           " (steady) + pgbench " + us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
+  }
   return "postgres " + us_per(c.server_ticks, c.processed, ticks_per_second) + " (with " +
          std::to_string(c.conns) + " backend starts a round) + pgbench " +
          us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
