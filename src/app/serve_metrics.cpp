@@ -61,6 +61,12 @@ ServeMetrics::ServeMetrics(const Database& db) {
           {{"provider", provider_label(p)}, {"reason", std::string(rejection_name(why))}});
   unrecognised_ = &r.counter("tbpay_webhook_unrecognised_total",
                              "Bodies posted to /webhook that are no provider's callback.");
+  commit_groups_ = &r.counter("tbpay_webhook_commit_groups_total",
+                              "Groups of verified callbacks sent to the database together (group "
+                              "commit; a lone callback is a group of one).");
+  grouped_callbacks_ = &r.counter("tbpay_webhook_grouped_callbacks_total",
+                                  "Verified callbacks in those groups: divided by the groups, "
+                                  "the average group size.");
   for (Provider p : kAllProviders)
     webhook_seconds_[slot(p)] =
         &r.histogram("tbpay_webhook_duration_seconds",
@@ -115,6 +121,11 @@ void ServeMetrics::webhook(Provider provider, IngestOutcome outcome,
 }
 
 void ServeMetrics::webhook_unrecognised() { unrecognised_->add(); }
+
+void ServeMetrics::commit_group(std::size_t callbacks) {
+  commit_groups_->add();
+  grouped_callbacks_->add(callbacks);
+}
 
 void ServeMetrics::relay_run(const RelayReport& report) {
   relay_runs_->add();

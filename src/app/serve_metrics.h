@@ -32,6 +32,8 @@ class ServeMetrics {
                std::chrono::duration<double> took);
   // A body on /webhook that is no provider's callback.
   void webhook_unrecognised();
+  // Callbacks sent to the database together (group commit), `callbacks` of them.
+  void commit_group(std::size_t callbacks);
 
   void relay_run(const RelayReport& report);
   void cleanup_run(const CleanupReport& report);
@@ -51,6 +53,8 @@ class ServeMetrics {
   std::array<std::array<prometheus::Counter*, kRejections>, kProviders> rejections_{};
   std::array<prometheus::Histogram*, kProviders> webhook_seconds_{};
   prometheus::Counter* unrecognised_ = nullptr;
+  prometheus::Counter* commit_groups_ = nullptr;
+  prometheus::Counter* grouped_callbacks_ = nullptr;
   prometheus::Counter* relay_runs_ = nullptr;
   prometheus::Counter* relay_failures_ = nullptr;
   prometheus::Counter* relay_published_ = nullptr;

@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <exception>
+#include <span>
 #include <optional>
 #include <utility>
 
@@ -84,6 +85,28 @@ IngestOutcome outcome_of(TransitionResult r) {
     case TransitionResult::AmountMismatch: return IngestOutcome::AmountMismatch;
   }
   return IngestOutcome::TemporaryFailure;
+}
+
+// A verified callback's record, with what the database made of it.
+CallbackRecord record_of(const DatabaseWork& work, const Result<TransitionOutcome>& applied) {
+  CallbackRecord rec = record_of(work);
+  if (!applied && applied.error().kind == ErrorKind::Invalid) {
+    // Signed, but not storable as given (e.g. a NUL byte): refused, never shortened.
+    rec.outcome = IngestOutcome::Rejected;
+    rec.rejection = CallbackRejection::Malformed;
+    rec.detail = applied.error().message;
+  } else if (!applied) {
+    rec.outcome = IngestOutcome::TemporaryFailure;
+    rec.detail = applied.error().message;
+  } else {
+    const TransitionOutcome& out = applied.value();
+    rec.outcome = outcome_of(out.result);
+    if (!out.order_code.empty()) rec.order_code = out.order_code;
+    rec.payment_id = out.payment_id;
+    if (out.result != TransitionResult::PaymentNotFound) rec.status = out.status;
+    if (out.result == TransitionResult::AmountMismatch) rec.expected_amount = out.expected_amount;
+  }
+  return rec;
 }
 
 // How a callback's line is written.
@@ -292,32 +315,38 @@ HttpReply WebhookIngestion::run(const DatabaseWork& work) {
                {{"error", ping.error().message}});
     return json_reply(503, {{"status", "unavailable"}, {"error", "database unreachable"}});
   }
-  CallbackRecord rec = record_of(work);
+  std::optional<HttpReply> reply;
+  const DatabaseWork* works[] = {&work};
+  run_all(works, [&](std::size_t, HttpReply r) { reply = std::move(r); });
+  return std::move(*reply);
+}
+
+void WebhookIngestion::run_all(std::span<const DatabaseWork* const> works, const Answer& answer) {
+  std::vector<bool> answered(works.size(), false);
+  const auto conclude_one = [&](std::size_t i, const CallbackRecord& rec) {
+    HttpReply reply = conclude(rec, works[i]->started);
+    answered[i] = true;
+    answer(i, std::move(reply));
+  };
   try {
-    TransitionRequest transition{work.callback, uuid_v4(), now_utc()};
-    Result<TransitionOutcome> applied = ctx_.db->payments().apply(transition);
-    if (!applied && applied.error().kind == ErrorKind::Invalid) {
-      // Signed, but not storable as given (e.g. a NUL byte): refused, never shortened.
-      rec.outcome = IngestOutcome::Rejected;
-      rec.rejection = CallbackRejection::Malformed;
-      rec.detail = applied.error().message;
-    } else if (!applied) {
-      rec.outcome = IngestOutcome::TemporaryFailure;
-      rec.detail = applied.error().message;
-    } else {
-      const TransitionOutcome& out = applied.value();
-      rec.outcome = outcome_of(out.result);
-      if (!out.order_code.empty()) rec.order_code = out.order_code;
-      rec.payment_id = out.payment_id;
-      if (out.result != TransitionResult::PaymentNotFound) rec.status = out.status;
-      if (out.result == TransitionResult::AmountMismatch) rec.expected_amount = out.expected_amount;
-    }
+    if (exposed_) exposed_->commit_group(works.size());
+    std::vector<TransitionRequest> requests;
+    requests.reserve(works.size());
+    for (const DatabaseWork* work : works)
+      requests.push_back({work->callback, uuid_v4(), now_utc()});
+    ctx_.db->payments().apply_all(requests, [&](std::size_t i, Result<TransitionOutcome> applied) {
+      conclude_one(i, record_of(*works[i], applied));
+    });
   } catch (const std::exception& e) {
     // A bug or an adapter surprise: ask the provider to retry rather than lose the callback.
-    rec.outcome = IngestOutcome::TemporaryFailure;
-    rec.detail = std::string("unexpected: ") + e.what();
+    for (std::size_t i = 0; i < works.size(); ++i) {
+      if (answered[i]) continue;
+      CallbackRecord rec = record_of(*works[i]);
+      rec.outcome = IngestOutcome::TemporaryFailure;
+      rec.detail = std::string("unexpected: ") + e.what();
+      conclude_one(i, rec);
+    }
   }
-  return conclude(rec, work.started);
 }
 
 // The one log line of a callback, its metrics and its reply.

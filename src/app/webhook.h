@@ -3,7 +3,9 @@
 // out. Knows nothing of Beast or Lambda: serve and the Lambda runtime both call handle().
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -75,6 +77,11 @@ class WebhookIngestion {
   std::variant<HttpReply, DatabaseWork> route(const WebhookRequest& request);
   // The database part: the transition (or the readiness check), its log line and reply.
   HttpReply run(const DatabaseWork& work);
+  // Several callbacks' database parts committed together (PaymentStore::apply_all: group
+  // commit), each concluded as run() would conclude it alone: its own outcome, log line and
+  // reply, handed to `answer` with its index as soon as it is known. Callbacks only.
+  using Answer = std::function<void(std::size_t index, HttpReply reply)>;
+  void run_all(std::span<const DatabaseWork* const> works, const Answer& answer);
   // The reply to a callback that was not run, having waited `waited` behind other callbacks
   // for the same payment: "retry" (the provider calls again).
   HttpReply retry_later(const DatabaseWork& work, std::chrono::milliseconds waited);

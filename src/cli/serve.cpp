@@ -37,6 +37,8 @@ struct ServeOptions {
   std::string listen;          // empty: LISTEN_ADDR or its default
   std::string metrics_listen;  // empty: /metrics on the main listener
   int threads = default_threads();
+  int group_size = http::ServerOptions{}.group_size;
+  int committers = http::ServerOptions{}.committers;
 };
 
 // Writes the aggregated metrics once a minute until asked to stop, then once more.
@@ -55,6 +57,8 @@ int serve(const ServeOptions& opts) {
   http::ServerOptions server_options;
   server_options.listen = opts.listen.empty() ? ctx->config.listen_addr : opts.listen;
   server_options.threads = opts.threads;
+  server_options.group_size = opts.group_size;
+  server_options.committers = std::min(opts.committers, opts.threads);
   // A callback waits for its turn no longer than it may wait for its payment's row lock.
   if (auto db = pg::parse_database_url(ctx->config.database_url))
     server_options.queue_wait = db->lock_timeout;
@@ -89,7 +93,9 @@ int serve(const ServeOptions& opts) {
                               {"database", ctx->db->describe()},
                               {"zalopay", ctx->zalopay->configured()},
                               {"payos", ctx->payos->configured()},
-                              {"threads", server_options.threads}});
+                              {"threads", server_options.threads},
+                              {"group_size", server_options.group_size},
+                              {"committers", server_options.committers}});
   std::jthread metrics_listener;
   if (metrics_server) metrics_listener = std::jthread([&] { metrics_server->run(); });
 
@@ -128,6 +134,14 @@ void add_serve(CLI::App& app, ExitCode& exit) {
   cmd->add_option("--threads", opts->threads,
                   "worker threads for database calls, one call at a time each; sockets have "
                   "their own (default: twice the cores, 4 to 16; the database pool holds 16)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--group-size", opts->group_size,
+                  "group commit: at most this many callbacks waiting at the same moment are "
+                  "committed in one transaction; 1 commits each alone (default 64)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--committers", opts->committers,
+                  "group commit: groups committed at once, each on a worker thread (default 2, "
+                  "at most --threads)")
       ->check(CLI::Range(1, 256));
   cmd->callback([opts, &exit] { exit.value = serve(*opts); });
 }

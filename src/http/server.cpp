@@ -179,8 +179,16 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::mutex lanes_mutex;
   std::unordered_map<std::string, std::deque<Job>> lanes;
 
+  // Callbacks whose turn came, for the next group, and the groups being committed now.
+  std::mutex ready_mutex;
+  std::deque<Job> ready;
+  int committing = 0;
+
   void submit(DatabaseWork work, std::shared_ptr<Session> session);
   void run_on_worker(Job job);
+  void commit_groups();
+  // The reply goes out; the next callback of the lane, if any, gets its turn.
+  void answered(Job& job, HttpReply reply, bool stuck);
   void lane_done(const std::string& key, bool stuck);
 
   void accept();
@@ -454,6 +462,14 @@ void ServerState::submit(DatabaseWork work, std::shared_ptr<Session> session) {
 }
 
 void ServerState::run_on_worker(Job job) {
+  if (job.work.kind == DatabaseWork::Kind::Callback && options.group_size > 1) {
+    std::lock_guard lock(ready_mutex);
+    ready.push_back(std::move(job));
+    if (committing >= std::max(1, options.committers)) return;  // a committer will take it
+    ++committing;
+    asio::post(workers, [self = shared_from_this()] { self->commit_groups(); });
+    return;
+  }
   asio::post(workers, [self = shared_from_this(), job = std::move(job)]() mutable {
     const auto started = Clock::now();
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(started - job.queued);
@@ -469,11 +485,67 @@ void ServerState::run_on_worker(Job job) {
       reply.status = 500;
       reply.body = R"({"error":"internal error"})";
     }
-    job.session->deliver(std::move(reply));
-    if (job.work.payment_key.empty()) return;
-    const bool stuck = too_late || Clock::now() - started >= self->options.queue_wait;
-    self->lane_done(job.work.payment_key, stuck);
+    self->answered(job, std::move(reply),
+                   too_late || Clock::now() - started >= self->options.queue_wait);
   });
+}
+
+// A committer: takes every callback ready now (up to group_size), commits them together,
+// answers each, and goes on while more are ready. Callbacks that arrive while a group is being
+// committed make up the next one: the busier the server, the larger the groups.
+void ServerState::commit_groups() {
+  for (;;) {
+    std::vector<Job> group;
+    {
+      std::lock_guard lock(ready_mutex);
+      if (ready.empty()) {
+        --committing;
+        return;
+      }
+      const auto n = std::min(ready.size(), static_cast<std::size_t>(options.group_size));
+      group.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(ready.front()));
+        ready.pop_front();
+      }
+    }
+    const auto started = Clock::now();
+    std::vector<Job*> run;
+    std::vector<const DatabaseWork*> works;
+    for (Job& job : group) {
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(started - job.queued);
+      if (job.behind_stuck || waited >= options.queue_wait) {  // as run_on_worker decides
+        answered(job, ingestion.retry_later(job.work, waited), true);
+        continue;
+      }
+      run.push_back(&job);
+      works.push_back(&job.work);
+    }
+    if (works.empty()) continue;
+    std::vector<bool> done(run.size(), false);
+    try {
+      ingestion.run_all(works, [&](std::size_t i, HttpReply reply) {
+        done[i] = true;
+        answered(*run[i], std::move(reply), Clock::now() - started >= options.queue_wait);
+      });
+    } catch (const std::exception& e) {
+      log.error("request failed", {{"error", e.what()}});
+      for (std::size_t i = 0; i < run.size(); ++i) {
+        if (done[i]) continue;
+        HttpReply reply;
+        reply.status = 500;
+        reply.body = R"({"error":"internal error"})";
+        answered(*run[i], std::move(reply), false);
+      }
+    }
+  }
+}
+
+void ServerState::answered(Job& job, HttpReply reply, bool stuck) {
+  job.session->deliver(std::move(reply));
+  if (job.work.payment_key.empty()) return;
+  lane_done(job.work.payment_key, stuck);
 }
 
 // The next callback of the lane, if any, goes to a worker; else the lane closes.

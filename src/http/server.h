@@ -42,6 +42,11 @@ struct ServerOptions {
   std::chrono::milliseconds shutdown_grace = 25s;
   int threads = 16;    // workers: database calls at once
   int io_threads = 2;  // sockets
+  // Group commit: callbacks waiting for the database at the same moment are committed together
+  // (WebhookIngestion::run_all), up to `group_size` in one transaction, by at most `committers`
+  // workers at a time. A lone callback goes at once. group_size 1: one transaction each.
+  int group_size = 64;
+  int committers = 2;
   // A callback whose turn on a worker comes later than this is answered "retry" unrun; like
   // the database's lock_timeout, which bounds how long a running one waits for its row.
   std::chrono::milliseconds queue_wait = 5s;

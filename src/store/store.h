@@ -2,6 +2,7 @@
 // Storage ports. The application talks to these; store/postgres and store/sqlite implement them.
 // Every method is safe to call from several threads at once unless it says otherwise.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,17 @@ class PaymentStore {
   // the callback's outcome if the state machine allows, and write the outbox event, all
   // atomically and at most once under concurrent delivery. On PostgreSQL: one round trip.
   virtual Result<TransitionOutcome> apply(const TransitionRequest& request) = 0;
+
+  // Several callbacks' transitions, committed together where the store can (PostgreSQL: one
+  // transaction, one round trip and one commit for all of them: group commit). Each outcome is
+  // what apply() would give for it alone, handed to `done` with the request's index as soon as
+  // it is known, in no particular order, once per request. One callback's failure never fails
+  // the others. Callbacks naming one payment may share a call: they apply in the order given.
+  // This default applies them one by one.
+  using Applied = std::function<void(std::size_t index, Result<TransitionOutcome> outcome)>;
+  virtual void apply_all(std::span<const TransitionRequest> requests, const Applied& done) {
+    for (std::size_t i = 0; i < requests.size(); ++i) done(i, apply(requests[i]));
+  }
 
   virtual Result<Payment> create(const NewPayment& payment) = 0;
   virtual Result<std::optional<Payment>> find_by_order_code(std::string_view order_code) = 0;

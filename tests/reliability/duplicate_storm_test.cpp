@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reliability/support/serve.h"
+#include "support/promtool.h"
 #include "support/test_database.h"
 
 namespace tbpay::reliability {
@@ -21,6 +22,20 @@ namespace {
 constexpr int kPayments = 2000;
 constexpr int kCopies = 5;
 constexpr int kClients = 20;  // connections, each sending one request at a time
+
+// Group commit was at work: every callback that reached the database went in a group, and
+// callbacks arriving together shared one (more callbacks than groups).
+void expect_callbacks_were_committed_in_groups(ServeUnderTest& serve, std::size_t callbacks) {
+  HttpClient probe(serve.port());
+  auto metrics = probe.request("GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  auto samples = test::samples(metrics->body());
+  const double grouped = samples["tbpay_webhook_grouped_callbacks_total"];
+  const double groups = samples["tbpay_webhook_commit_groups_total"];
+  EXPECT_EQ(grouped, static_cast<double>(callbacks));
+  EXPECT_GT(grouped, groups) << "no group held more than one callback";
+  std::printf("group commit: %.0f callbacks in %.0f groups\n", grouped, groups);
+}
 
 struct Delivery {
   std::size_t payment = 0;
@@ -86,6 +101,7 @@ TEST(DuplicateStorm, FiveConcurrentCopiesOfEveryCallbackMakeExactlyOneTransition
 
   // Every reply is a success or a duplicate, never a retry or a rejection.
   EXPECT_EQ(connection_failures.load(), 0);
+  expect_callbacks_were_committed_in_groups(serve, deliveries.size());
   std::map<ReplyMeaning, int> meanings;
   std::vector<int> zalopay_processed(payments.size(), 0);
   for (const auto& d : deliveries) {
@@ -181,6 +197,7 @@ TEST_P(RacingCallbacks, FailureAndSuccessRacingEndCompletedWithEventsInTransitio
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(not_ok.load(), 0);
+  expect_callbacks_were_committed_in_groups(serve, bodies.size());
 
   EXPECT_EQ(db->count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'"), kRacing);
   EXPECT_EQ(db->count(R"(SELECT count(*) FROM payments p WHERE

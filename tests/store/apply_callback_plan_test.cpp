@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/apply_callback_sql.h"
@@ -21,7 +24,14 @@ namespace {
 
 constexpr int kPayments = 20000;  // per provider
 
-class ApplyCallbackPlanTest : public ::testing::Test {
+// Both transition statements: every callback's first attempt, and the one for the rare answers.
+struct PlannedStatement {
+  const char* name;
+  const char* sql;
+};
+void PrintTo(const PlannedStatement& s, std::ostream* os) { *os << s.name; }
+
+class ApplyCallbackPlanTest : public ::testing::TestWithParam<PlannedStatement> {
  protected:
   void SetUp() override {
     db_ = std::make_unique<PgTestDatabase>();
@@ -40,7 +50,7 @@ class ApplyCallbackPlanTest : public ::testing::Test {
         FROM generate_series(1, $1::integer) g)sql",
               {std::to_string(kPayments)});
     db_->exec("ANALYZE payments");
-    db_->exec(std::string("PREPARE plan_apply AS ") + pg::kApplyCallbackSql);
+    db_->exec(std::string("PREPARE plan_apply AS ") + GetParam().sql);
   }
 
   // EXPLAIN ANALYZE of one callback, rolled back. Returns the scans of payments that ran and
@@ -65,7 +75,7 @@ class ApplyCallbackPlanTest : public ::testing::Test {
   std::unique_ptr<PgTestDatabase> db_;
 };
 
-TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackReadsThePaymentThroughTheOrderCodeIndex) {
+TEST_P(ApplyCallbackPlanTest, ZaloPayCallbackReadsThePaymentThroughTheOrderCodeIndex) {
   ASSERT_TRUE(db_->query(R"(SELECT 1 FROM pg_indexes WHERE tablename = 'payments'
                               AND indexdef LIKE '%providerTransactionId%')")
                   .empty())
@@ -85,7 +95,7 @@ TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackReadsThePaymentThroughTheOrderCodeI
   }
 }
 
-TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackMatchedByItsOrderCodeAloneAlsoReadsOnlyTheIndex) {
+TEST_P(ApplyCallbackPlanTest, ZaloPayCallbackMatchedByItsOrderCodeAloneAlsoReadsOnlyTheIndex) {
   // The core service stored another app_trans_id (e.g. created just before midnight).
   const auto [scans, found] = explain("ZALOPAY", "251214_TB_ZP_77", "{TB_ZP_77,ZP_77}");
   EXPECT_EQ(found, 1);
@@ -97,7 +107,7 @@ TEST_F(ApplyCallbackPlanTest, ZaloPayCallbackMatchedByItsOrderCodeAloneAlsoReads
 
 // Why `serve` and the Lambda functions raise an alert without the lookup index: a PayOS
 // webhook can only be matched by paymentLinkId.
-TEST_F(ApplyCallbackPlanTest, PayOSWebhookReadsTheWholeTableUntilTheLookupIndexExists) {
+TEST_P(ApplyCallbackPlanTest, PayOSWebhookReadsTheWholeTableUntilTheLookupIndexExists) {
   const auto before = explain("PAYOS", db_->scalar(R"(SELECT md5('link' || 5))"), "{}");
   EXPECT_EQ(before.second, 1);
   long long read = 0;
@@ -112,7 +122,7 @@ TEST_F(ApplyCallbackPlanTest, PayOSWebhookReadsTheWholeTableUntilTheLookupIndexE
   for (const auto& scan : after.first) EXPECT_LE(scan.read, 4) << scan.node << " " << scan.index;
 }
 
-TEST_F(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingPlannedAnew) {
+TEST_P(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingPlannedAnew) {
   // As the store runs the statement: prepared on a pooled connection, with its lock bound. On
   // this schema a custom plan looks far cheaper than the generic one (whose PayOS branch is
   // costed as a scan of the table, though it never runs), so PostgreSQL left to itself plans
@@ -120,7 +130,7 @@ TEST_F(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingP
   pg::Pool pool(db_->url(), 1);
   auto conn = pool.acquire();
   ASSERT_TRUE(conn.ok()) << conn.error().message;
-  const pg::Statement apply{"apply_callback", pg::kApplyCallbackSql};
+  const pg::Statement apply{GetParam().name, GetParam().sql};
   for (int i = 1; i <= 8; ++i) {
     const std::string code = "TB_ZP_" + std::to_string(i);
     auto rows = (*conn)->run_waiting_for_locks_at_most(
@@ -131,14 +141,22 @@ TEST_F(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingP
     ASSERT_TRUE(rows.ok()) << rows.error().message;
     ASSERT_EQ(rows->size(), 1);
   }
-  auto plans = (*conn)->run(
-      "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-      "WHERE name = 'apply_callback'");
+  auto plans = (*conn)->run(std::string("SELECT generic_plans, custom_plans FROM "
+                                        "pg_prepared_statements WHERE name = '") +
+                            GetParam().name + "'");
   ASSERT_TRUE(plans.ok()) << plans.error().message;
   ASSERT_EQ(plans->size(), 1);
   EXPECT_EQ(plans->integer(0, 1), 0) << "custom plans";
   EXPECT_EQ(plans->integer(0, 0), 8) << "generic plans";
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Statements, ApplyCallbackPlanTest,
+    ::testing::Values(PlannedStatement{"apply_callback_pending", pg::kApplyPendingSql},
+                      PlannedStatement{"apply_callback", pg::kApplyCallbackSql}),
+    [](const ::testing::TestParamInfo<PlannedStatement>& info) {
+      return std::string(info.param.name);
+    });
 
 }  // namespace
 }  // namespace tbpay::test

@@ -1,4 +1,6 @@
+#include <atomic>
 #include <latch>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -360,16 +362,19 @@ TEST_P(PaymentStoreTest, PayloadEqualsTheCoreEventPayload) {
 
 // The PostgreSQL statement decides in SQL (the amount, the state machine, the transition's
 // time) to keep a callback to one round trip; every store must decide as the core does.
-TEST_P(PaymentStoreTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
+// Every start a callback may meet: status, amount, and when the payment failed or was
+// cancelled relative to the writer's clock.
+struct DecisionCase {
+  std::string start;
+  std::int64_t amount;  // the callback's; the payment's is 150000
+  PaymentStatus outcome;
+  std::optional<std::chrono::milliseconds> failed, cancelled;  // relative to kAt
+};
+
+std::vector<DecisionCase> decision_cases() {
   using std::chrono::milliseconds;
-  struct Case {
-    std::string start;
-    std::int64_t amount;  // the callback's; the payment's is 150000
-    PaymentStatus outcome;
-    std::optional<milliseconds> failed, cancelled;  // failedAt / cancelledAt relative to kAt
-  };
   const auto C = PaymentStatus::Completed, F = PaymentStatus::Failed;
-  const std::vector<Case> cases = {
+  return {
       {"PENDING", 150000, C, {}, {}},
       {"PENDING", 150000, F, {}, {}},
       {"PENDING", 149999, C, {}, {}},
@@ -388,10 +393,16 @@ TEST_P(PaymentStoreTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
       {"CANCELLED", 150000, F, {}, milliseconds(0)},
       {"CANCELLED", 150001, C, {}, milliseconds(0)},
   };
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    const Case& c = cases[i];
-    const std::string order = "TB-T-" + std::to_string(i);
-    SCOPED_TRACE(order + " " + c.start + " -> " + std::string(to_string(c.outcome)));
+}
+
+class DecisionTest : public PaymentStoreTest {
+ protected:
+  struct Seeded {
+    Payment was;
+    TransitionRequest request;
+  };
+  // The payment of case `c` (order code `order`), as seeded, and its callback.
+  Seeded seed(const std::string& order, const DecisionCase& c) {
     const auto id = insert_payment(*db_, {.order_code = order, .status = c.start});
     if (c.failed)
       db_->exec(R"(UPDATE payments SET "failedAt" = $1 WHERE id = $2)",
@@ -400,12 +411,15 @@ TEST_P(PaymentStoreTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
       db_->exec(R"(UPDATE payments SET "cancelledAt" = $1 WHERE id = $2)",
                 {to_sql_timestamp(kAt + *c.cancelled), id});
     auto before = payments().find_by_order_code(order);
-    ASSERT_TRUE(before && *before);
-    const Payment& was = **before;
-    auto request = callback(order, c.outcome, c.amount);
+    EXPECT_TRUE(before && *before) << order;
+    return {**before, callback(order, c.outcome, c.amount)};
+  }
 
-    auto outcome = payments().apply(request);
-
+  // The store's outcome, row and event are what the core decides for that payment.
+  void expect_decided_as_the_core_decides(const Seeded& seeded,
+                                          const Result<TransitionOutcome>& outcome) {
+    const Payment& was = seeded.was;
+    const TransitionRequest& request = seeded.request;
     ASSERT_TRUE(outcome) << outcome.error().message;
     const auto expected =
         transition_outcome(was.id, was.order_code, was.status, was.amount_cents, request);
@@ -414,24 +428,91 @@ TEST_P(PaymentStoreTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
     EXPECT_EQ(outcome->status, expected.status);
     EXPECT_EQ(outcome->expected_amount, expected.expected_amount);
     EXPECT_EQ(outcome->event_id, expected.event_id);
-    EXPECT_EQ(status_of(order), to_string(expected.status));
-    auto events = payments().events_for_payment(id);
+    EXPECT_EQ(status_of(was.order_code), to_string(expected.status));
+    auto events = payments().events_for_payment(was.id);
     ASSERT_TRUE(events);
     if (expected.result != TransitionResult::Applied) {
       EXPECT_TRUE(events->empty());
-      EXPECT_EQ(column_time("updatedAt", order), was.updated_at);
-      continue;
+      EXPECT_EQ(column_time("updatedAt", was.order_code), was.updated_at);
+      return;
     }
     TransitionRequest timed = request;
     timed.at = transition_time(was, request.at);
-    EXPECT_EQ(column_time("updatedAt", order), timed.at);
-    EXPECT_EQ(column_time(c.outcome == F ? "failedAt" : "completedAt", order), timed.at);
+    EXPECT_EQ(column_time("updatedAt", was.order_code), timed.at);
+    EXPECT_EQ(column_time(request.callback.outcome == PaymentStatus::Failed ? "failedAt"
+                                                                            : "completedAt",
+                          was.order_code),
+              timed.at);
     ASSERT_EQ(events->size(), 1u);
     EXPECT_EQ((*events)[0].created_at, timed.at);
     EXPECT_EQ(json::parse((*events)[0].payload),
               json::parse(event_payload(was, was.status, timed)));
   }
+};
+
+TEST_P(DecisionTest, TransitionsAreDecidedAsTheCoreDecidesThem) {
+  const auto cases = decision_cases();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string order = "TB-T-" + std::to_string(i);
+    SCOPED_TRACE(order + " " + cases[i].start + " -> " + std::string(to_string(cases[i].outcome)));
+    const Seeded seeded = seed(order, cases[i]);
+
+    auto outcome = payments().apply(seeded.request);
+
+    expect_decided_as_the_core_decides(seeded, outcome);
+  }
 }
+
+// Group commit: every case above in one call, with a callback for no payment, one the
+// database cannot store, and a second callback for a payment the group moves. Each gets the
+// answer it would get alone, exactly once.
+TEST_P(DecisionTest, CallbacksCommittedTogetherAreEachDecidedAsAlone) {
+  const auto cases = decision_cases();
+  std::vector<Seeded> seeded;
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    seeded.push_back(seed("TB-G-" + std::to_string(i), cases[i]));
+  std::vector<TransitionRequest> requests;
+  for (const auto& s : seeded) requests.push_back(s.request);
+  auto unknown = callback("TB-G-0", PaymentStatus::Completed);
+  unknown.callback.transaction_id = "no-such-payment";
+  requests.push_back(unknown);
+  auto unstorable = callback("TB-G-1", PaymentStatus::Failed);
+  unstorable.callback.reason = std::string("declined\0", 9);
+  requests.push_back(unstorable);
+  auto again = callback("TB-G-0", PaymentStatus::Completed);  // case 0 moves PENDING -> COMPLETED
+  requests.push_back(again);
+
+  std::vector<std::optional<Result<TransitionOutcome>>> outcomes(requests.size());
+  int answers = 0;
+  payments().apply_all(requests, [&](std::size_t i, Result<TransitionOutcome> outcome) {
+    ++answers;
+    ASSERT_LT(i, outcomes.size());
+    EXPECT_FALSE(outcomes[i]) << "request " << i << " answered twice";
+    outcomes[i] = std::move(outcome);
+  });
+
+  EXPECT_EQ(answers, static_cast<int>(requests.size()));
+  for (std::size_t i = 0; i < seeded.size(); ++i) {
+    SCOPED_TRACE("TB-G-" + std::to_string(i) + " " + cases[i].start + " -> " +
+                 std::string(to_string(cases[i].outcome)));
+    ASSERT_TRUE(outcomes[i]);
+    expect_decided_as_the_core_decides(seeded[i], *outcomes[i]);
+  }
+  const std::size_t n = seeded.size();
+  ASSERT_TRUE(outcomes[n] && *outcomes[n]) << outcomes[n]->error().message;
+  EXPECT_EQ((*outcomes[n])->result, TransitionResult::PaymentNotFound);
+  ASSERT_TRUE(outcomes[n + 1]);
+  ASSERT_FALSE(*outcomes[n + 1]);
+  EXPECT_EQ(outcomes[n + 1]->error().kind, ErrorKind::Invalid);
+  ASSERT_TRUE(outcomes[n + 2] && *outcomes[n + 2]) << outcomes[n + 2]->error().message;
+  EXPECT_EQ((*outcomes[n + 2])->result, TransitionResult::Duplicate);
+  EXPECT_EQ(db_->count("SELECT count(*) FROM outbox WHERE \"aggregateId\" = $1",
+                       {seeded[0].was.id}),
+            1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, DecisionTest, ::testing::ValuesIn(store_setups()),
+                         StoreSetupName{});
 
 // PostgreSQL picks the payment a ZaloPay callback names in SQL; every store must pick the one
 // payment_named_by() picks among the payments its order codes name.
@@ -584,6 +665,54 @@ TEST(PostgresConnection, ReconnectsOnTheNextCallAfterTheServerDroppedEveryConnec
   ASSERT_TRUE(applied) << applied.error().message;
   EXPECT_EQ(applied->result, TransitionResult::Applied);
   EXPECT_TRUE(store->payments().ping());
+}
+
+// Group commit on PostgreSQL: one callback of a group meets a row lock another session holds
+// (the core service's long transaction, an operator's SELECT ... FOR UPDATE). The rest of its
+// group commits and is answered while the lock is still held; that one then waits for the
+// lock alone and moves its payment once the lock goes.
+TEST(GroupCommit, ACallbackWaitingForARowLockHoldsUpNoneOfItsGroup) {
+  PgTestDatabase db;
+  db.migrate();
+  auto store = db.open();
+  constexpr std::size_t kGroup = 5;
+  std::vector<TransitionRequest> requests;
+  for (std::size_t i = 0; i < kGroup; ++i) {
+    const std::string order = "TB-L-" + std::to_string(i);
+    insert_payment(db, {.order_code = order});
+    requests.push_back(zalopay_callback(
+        db.scalar(R"(SELECT "providerTransactionId" FROM payments WHERE "orderCode" = $1)",
+                  {order})));
+  }
+  // The test database's own session holds the first payment's row: another session.
+  db.exec(R"(BEGIN; SELECT 1 FROM payments WHERE "orderCode" = 'TB-L-0' FOR UPDATE)");
+
+  std::vector<std::optional<Result<TransitionOutcome>>> outcomes(kGroup);
+  std::atomic<std::size_t> others_answered{0};
+  std::mutex mutex;
+  std::thread group([&] {
+    store->payments().apply_all(requests, [&](std::size_t i, Result<TransitionOutcome> outcome) {
+      std::lock_guard lock(mutex);
+      outcomes[i] = std::move(outcome);
+      if (i > 0) ++others_answered;
+    });
+  });
+  for (int waited = 0; others_answered < kGroup - 1 && waited < 3000; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  EXPECT_EQ(others_answered.load(), kGroup - 1) << "answered while the lock is held";
+  EXPECT_EQ(db.count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'"),
+            static_cast<std::int64_t>(kGroup - 1));
+  db.exec("ROLLBACK");
+  group.join();
+
+  for (std::size_t i = 0; i < kGroup; ++i) {
+    ASSERT_TRUE(outcomes[i] && *outcomes[i]) << i;
+    EXPECT_EQ((*outcomes[i])->result, TransitionResult::Applied) << i;
+  }
+  EXPECT_EQ(db.count("SELECT count(*) FROM payments WHERE status = 'COMPLETED'"),
+            static_cast<std::int64_t>(kGroup));
+  EXPECT_EQ(db.count("SELECT count(*) FROM outbox"), static_cast<std::int64_t>(kGroup));
 }
 
 TEST(PostgresConnection, UnreachableServerIsUnavailableAndDescribeHidesThePassword) {

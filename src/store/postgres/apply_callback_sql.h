@@ -1,6 +1,6 @@
 #pragma once
-// The webhook's transition statement, in a header of its own so that a test can ask
-// PostgreSQL for its plan (tests/store/apply_callback_plan_test.cpp).
+// The webhook's transition statements, in a header of their own so that a test can ask
+// PostgreSQL for their plans (tests/store/apply_callback_plan_test.cpp).
 
 namespace tbpay::pg {
 
@@ -87,6 +87,86 @@ event AS (
 )
 SELECT t.id, t."orderCode", t."amountCents", t.status, (SELECT count(*) FROM event) AS applied
   FROM target t
+)sql";
+
+// Every callback's first attempt: the common case, a PENDING payment moving to the callback's
+// outcome, with no more work than that needs. Same parameters as kApplyCallbackSql.
+//  candidate  as in kApplyCallbackSql;
+//  moved      the transition, if the amount matches and the row is PENDING. No FOR UPDATE
+//             first: under READ COMMITTED an UPDATE that finds the row locked waits for the
+//             other writer, then evaluates its WHERE again on the row that writer committed.
+//             Two deliveries of one callback cannot both move it: the second finds it no
+//             longer PENDING. `at` as in kApplyCallbackSql (for a PENDING row, failedAt and
+//             cancelledAt are normally NULL);
+//  event      the outbox row of the move. A PENDING payment has no previous_status.
+// One row comes back either way: the moved payment with applied = 1 and status PENDING (as it
+// was), or, when nothing moved, the payment as this statement's snapshot saw it, applied = 0.
+// The store decides from that row what it can decide for good (amount mismatch; a status that
+// can never move to the outcome, since statuses only move on); anything else (a payment in
+// FAILED or CANCELLED that a COMPLETED callback may still move, or one a concurrent writer
+// changed under us) goes to kApplyCallbackSql, which locks the row first. No row: no such
+// payment.
+inline constexpr const char* kApplyPendingSql = R"sql(
+WITH candidate AS (
+    SELECT ctid AS version, id, "orderCode", "amountCents", status, 0 AS rank FROM payments
+     WHERE cardinality($3::text[]) = 0
+       AND provider = $1::text AND "providerTransactionId" = $2::text
+    UNION ALL
+    SELECT ctid, id, "orderCode", "amountCents", status,
+           CASE WHEN "providerTransactionId" = $2::text THEN 0 ELSE 1 END FROM payments
+     WHERE cardinality($3::text[]) > 0
+       AND "orderCode" = ANY ($3::text[]) AND provider = $1::text
+       AND ("providerTransactionId" = $2::text OR "orderCode" = ($3::text[])[1])
+    ORDER BY rank
+    LIMIT 1
+),
+moved AS (
+    UPDATE payments p
+       SET status = $5::"PaymentStatus",
+           "updatedAt" = GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
+                                  p."cancelledAt" + interval '1 millisecond'),
+           "completedAt" = CASE WHEN $5::"PaymentStatus" = 'COMPLETED'
+                                THEN GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
+                                              p."cancelledAt" + interval '1 millisecond')
+                                ELSE p."completedAt" END,
+           "failedAt" = CASE WHEN $5::"PaymentStatus" = 'FAILED'
+                             THEN GREATEST($9::timestamp(3), p."failedAt" + interval '1 millisecond',
+                                           p."cancelledAt" + interval '1 millisecond')
+                             ELSE p."failedAt" END
+     WHERE p.ctid = (SELECT version FROM candidate)
+       AND p."amountCents" = $4::bigint
+       AND p.status = 'PENDING'
+       AND 'PENDING' = ANY ($6::"PaymentStatus"[])
+    RETURNING p.id, p."orderCode", p."amountCents", p.currency, p.provider,
+              p."providerTransactionId", p."updatedAt" AS at
+),
+event AS (
+    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
+    SELECT $10::text, m.id, 'Payment', $11::text,
+           jsonb_build_object('order_code', m."orderCode",
+                              'payment_id', m.id,
+                              'amount_cents', m."amountCents",
+                              'currency', m.currency,
+                              'provider', m.provider,
+                              'transaction_id', m."providerTransactionId")
+           || CASE WHEN $7::text <> '' THEN jsonb_build_object('provider_reference', $7::text)
+                   ELSE '{}'::jsonb END
+           || CASE WHEN $5::"PaymentStatus" = 'FAILED'
+                   THEN jsonb_build_object('failed_at', to_char(m.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                           'reason', $8::text)
+                   ELSE jsonb_build_object('completed_at', to_char(m.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+              END,
+           m.at
+      FROM moved m
+    RETURNING id
+)
+SELECT m.id, m."orderCode", m."amountCents", 'PENDING'::"PaymentStatus" AS status,
+       (SELECT count(*) FROM event) AS applied
+  FROM moved m
+UNION ALL
+SELECT c.id, c."orderCode", c."amountCents", c.status, 0
+  FROM candidate c
+ WHERE NOT EXISTS (SELECT 1 FROM moved)
 )sql";
 
 }  // namespace tbpay::pg

@@ -271,8 +271,7 @@ Result<Rows> Connection::pipelined(const Before* before, const Statement& statem
   if (auto s = prepare(statement); !s) return s.error();
   if (before)
     if (auto s = prepare(before->statement); !s) return s.error();
-  PGconn* c = conn_.get();
-  if (!PQenterPipelineMode(c)) {  // one statement after the other
+  if (!PQenterPipelineMode(conn_.get())) {  // one statement after the other
     if (before)
       if (auto r = run(before->statement, before->params); !r) return r.error();
     auto rows = run(statement, params);
@@ -281,44 +280,105 @@ Result<Rows> Connection::pipelined(const Before* before, const Statement& statem
       if (auto r = run(after); !r) return r.error();
     return rows;
   }
+  std::vector<Step> steps;
+  if (before) steps.push_back({&before->statement, &before->params, nullptr});
+  steps.push_back({&statement, &params, nullptr});
+  if (after != nullptr) steps.push_back({nullptr, nullptr, after});
+  auto results = pipeline(steps, statement.name);
+  if (!results.error) return Rows(std::move(results.results[before ? 1 : 0]));
+  return *results.error;
+}
+
+Connection::Pipelined Connection::pipeline(std::span<const Step> steps, std::string_view what) {
+  PGconn* c = conn_.get();
   const auto until = deadline();
-  const bool sent =
-      (!before || send(before->statement, before->params)) &&
-      send(statement, params) &&
-      (after == nullptr || PQsendQueryParams(c, after, 0, nullptr, nullptr, nullptr, nullptr, 0)) &&
-      PQpipelineSync(c) && flushed(until);
-  if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
+  bool sent = true;
+  for (const Step& step : steps)
+    sent = sent && (step.statement
+                        ? send(*step.statement, *step.params)
+                        : PQsendQueryParams(c, step.text, 0, nullptr, nullptr, nullptr, nullptr, 0));
+  sent = sent && PQpipelineSync(c) && flushed(until);
+  Pipelined out;
+  const auto step_name = [&](std::size_t i) {
+    return steps[i].statement ? std::string_view(steps[i].statement->name)
+                              : std::string_view(steps[i].text);
+  };
   // Each query's result then NULL, in the order sent, then the sync marker.
-  const std::size_t statement_index = before ? 1 : 0;
-  std::vector<ResultPtr> results;
   int nulls = 0;
-  while (sent) {
+  while (sent && !timed_out_) {
     ResultPtr r = next_result(until);
-    if (timed_out_) return no_answer(statement.name);  // dropped: still in pipeline mode
+    if (timed_out_) break;
     if (!r) {
       if (++nulls > 2 || PQstatus(c) != CONNECTION_OK) break;
       continue;
     }
     nulls = 0;
     if (PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
-    results.push_back(std::move(r));
+    out.results.push_back(std::move(r));
+  }
+  if (timed_out_) {
+    out.error = no_answer(what);  // dropped: still in pipeline mode
+    return out;
   }
   PQexitPipelineMode(c);
-  const std::size_t expected = statement_index + 1 + (after != nullptr ? 1 : 0);
-  if (!sent || PQstatus(c) != CONNECTION_OK || results.size() < expected) {
+  if (!sent || PQstatus(c) != CONNECTION_OK || out.results.size() < steps.size()) {
     failed_ = true;
-    return error_from(nullptr, statement.name);
+    out.error = error_from(nullptr, what);
+    return out;
   }
-  for (std::size_t i = 0; i < expected; ++i) {
-    if (succeeded(results[i].get())) continue;
-    if (PQresultStatus(results[i].get()) == PGRES_PIPELINE_ABORTED) continue;  // after a failure
-    return error_from(results[i].get(), i == statement_index ? std::string_view(statement.name)
-                                        : i < statement_index ? std::string_view(before->statement.name)
-                                                              : std::string_view(after));
+  // The first failure is the cause; the steps after it were skipped (PGRES_PIPELINE_ABORTED).
+  // A failure past the last step is the implicit transaction's commit at the sync.
+  for (std::size_t i = 0; i < out.results.size(); ++i) {
+    const PGresult* r = out.results[i].get();
+    if (succeeded(r) || PQresultStatus(r) == PGRES_PIPELINE_ABORTED) continue;
+    if (i < steps.size()) out.failed_step = i;
+    out.error = error_from(r, i < steps.size() ? step_name(i) : what);
+    return out;
   }
-  for (std::size_t i = 0; i < expected; ++i)
-    if (!succeeded(results[i].get())) return error_from(results[i].get(), statement.name);
-  return Rows(std::move(results[statement_index]));
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    if (!succeeded(out.results[i].get())) {
+      out.error = error_from(out.results[i].get(), step_name(i));
+      return out;
+    }
+  return out;
+}
+
+Connection::Together Connection::run_together(const Statement& statement,
+                                              std::span<const Params> each,
+                                              std::chrono::milliseconds lock_timeout) {
+  Together out;
+  const auto refuse = [&](Error e) {
+    out.error = std::move(e);
+    out.rolled_back = !broken();  // nothing was sent
+    return std::move(out);
+  };
+  for (std::size_t i = 0; i < each.size(); ++i)
+    if (auto bad = cut_short(statement, each[i])) {
+      out.failed = i;
+      return refuse(*bad);
+    }
+  if (auto s = prepare(statement); !s) return refuse(s.error());
+  if (auto s = prepare(kWaitForLocksAtMost); !s) return refuse(s.error());
+  if (!PQenterPipelineMode(conn_.get()))
+    return refuse(internal_error("cannot enter pipeline mode on this connection"));
+  const Params wait{std::to_string(lock_timeout.count()) + "ms"};
+  std::vector<Step> steps;
+  steps.reserve(each.size() + 1);
+  steps.push_back({&kWaitForLocksAtMost, &wait, nullptr});
+  for (const Params& params : each) steps.push_back({&statement, &params, nullptr});
+  auto results = pipeline(steps, statement.name);
+  if (results.error) {
+    out.error = std::move(results.error);
+    if (results.failed_step && *results.failed_step > 0) out.failed = *results.failed_step - 1;
+    // After the sync, a failed implicit transaction is over, rolled back: the connection is
+    // idle again unless it is gone, and then nobody knows whether the commit happened.
+    out.rolled_back = !broken() && !in_transaction();
+    return out;
+  }
+  out.rows.reserve(each.size());
+  for (std::size_t i = 1; i < results.results.size() && i <= each.size(); ++i)
+    out.rows.emplace_back(std::move(results.results[i]));
+  return out;
 }
 
 // --- Pool -------------------------------------------------------------------------------
@@ -456,6 +516,19 @@ Result<Rows> Pool::run_lock_bounded(const Statement& statement, const Params& pa
   auto lease = acquire();
   if (!lease) return lease.error();
   return (*lease)->run_waiting_for_locks_at_most(statement, params, settings_.lock_timeout);
+}
+
+Connection::Together Pool::run_together(const Statement& statement,
+                                        std::span<const Params> each,
+                                        std::chrono::milliseconds lock_wait) {
+  auto lease = acquire();
+  if (!lease) {
+    Connection::Together none;
+    none.error = lease.error();
+    none.rolled_back = true;
+    return none;
+  }
+  return (*lease)->run_together(statement, each, std::min(lock_wait, settings_.lock_timeout));
 }
 
 Result<Rows> Pool::run(const Statement& statement, const Params& params, Retry retry) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -73,6 +74,22 @@ class Connection {
   Result<Rows> run_waiting_for_locks_at_most(const Statement& statement, const Params& params,
                                              std::chrono::milliseconds lock_timeout);
 
+  // The statement once for each parameter set, all in one transaction, each waiting at most
+  // `lock_timeout` for a row lock: pipeline mode, one round trip, one commit (group commit).
+  // Either every statement committed (`rows`, one per set, in order), or none did and `error`
+  // says why, `failed` naming the set whose statement failed when one did. `rolled_back` tells
+  // the two kinds of failure apart: true, the transaction is known to have rolled back (the
+  // sets may run again); false, the connection was lost or timed out after sending, and the
+  // commit may or may not have happened.
+  struct Together {
+    std::vector<Rows> rows;
+    std::optional<Error> error;
+    std::optional<std::size_t> failed;
+    bool rolled_back = false;
+  };
+  Together run_together(const Statement& statement, std::span<const Params> each,
+                        std::chrono::milliseconds lock_timeout);
+
   // The server went away (restart, pg_terminate_backend): this connection is useless.
   bool broken() const;
   // Between statements: has the server closed this idle connection since we last used it?
@@ -112,6 +129,21 @@ class Connection {
   // The statement's rows, or the first failure.
   Result<Rows> pipelined(const Before* before, const Statement& statement, const Params& params,
                          const char* after);
+  // One query of a pipeline: a prepared statement with its parameters, or a text without any.
+  struct Step {
+    const Statement* statement;
+    const Params* params;
+    const char* text;
+  };
+  struct Pipelined {
+    std::vector<ResultPtr> results;          // one per step, in order
+    std::optional<Error> error;              // the first failure, if any
+    std::optional<std::size_t> failed_step;  // the step that failed, when one did
+  };
+  // The steps (already prepared) in pipeline mode, which the caller entered, then a sync: one
+  // round trip, and without a transaction of the caller's one implicit transaction, committed
+  // at the sync or rolled back at the first failure. Leaves pipeline mode unless timed out.
+  Pipelined pipeline(std::span<const Step> steps, std::string_view what);
 
   struct ConnFree {
     void operator()(PGconn* c) const { PQfinish(c); }
@@ -159,6 +191,12 @@ class Pool {
   // Once, waiting at most the URL's lock_timeout for row locks (Connection's
   // run_waiting_for_locks_at_most): for statements that lock a row another session may hold.
   Result<Rows> run_lock_bounded(const Statement& statement, const Params& params);
+
+  // Connection::run_together on a pooled connection, waiting for row locks at most `lock_wait`
+  // and never longer than the URL's lock_timeout. Without a connection, `error` says why and
+  // nothing was sent (rolled_back).
+  Connection::Together run_together(const Statement& statement, std::span<const Params> each,
+                                    std::chrono::milliseconds lock_wait);
 
   // "postgresql 127.0.0.1:5432/db": never the password.
   std::string describe() const { return description_; }

@@ -1,3 +1,6 @@
+#include <chrono>
+#include <optional>
+#include <span>
 #include <string>
 
 #include "store/postgres/apply_callback_sql.h"
@@ -7,7 +10,13 @@ namespace tbpay::pg {
 
 namespace {
 
+constexpr Statement kApplyPending{"apply_callback_pending", kApplyPendingSql};
 constexpr Statement kApply{"apply_callback", kApplyCallbackSql};
+
+// How long callbacks committed together wait for a row lock: a lock held longer (a long
+// transaction of the core service, an operator's SELECT ... FOR UPDATE) fails the group, which
+// then commits without that callback; it runs alone afterwards, waiting up to lock_timeout.
+constexpr std::chrono::milliseconds kTogetherLockWait{100};
 
 // Column lists in the order payment_from() / event_from() read them.
 constexpr Statement kCreate{"create_payment", R"sql(
@@ -62,37 +71,120 @@ std::string allowed_from(PaymentStatus outcome) {
 
 }  // namespace
 
-Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
+namespace {
+
+Error unstorable(const char* field) {
+  return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
+                                       " holds a NUL byte or invalid UTF-8: refused, not stored"};
+}
+
+// $1..$11 of both transition statements (apply_callback_sql.h).
+Params transition_params(const TransitionRequest& request) {
   const auto& cb = request.callback;
-  if (const char* field = unstorable_field(cb))
-    return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
-                                         " holds a NUL byte or invalid UTF-8: refused, not stored"};
   const bool zalopay = cb.provider == Provider::ZaloPay;
-  // Not retried on a broken connection: the statement may have committed. The provider
-  // retries on "unavailable" and then gets Duplicate, which is the truth.
-  // A row lock held elsewhere (a long transaction of the core service, an operator's
-  // SELECT ... FOR UPDATE) is waited for at most the URL's lock_timeout, then "retry".
-  auto rows = pool_.run_lock_bounded(
-      kApply,
-      {std::string(to_string(cb.provider)), cb.transaction_id,
-       text_array(zalopay ? zalopay_order_codes(cb.transaction_id) : std::vector<std::string>()),
-       std::to_string(cb.amount), std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
-       cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
-       std::string(event_type_for(cb.outcome))});
-  if (!rows) return rows.error();
-  if (rows->size() == 0) return TransitionOutcome{};  // PaymentNotFound
-  const auto status = parse_payment_status(rows->text(0, 3));
-  if (!status) return internal_error("payment " + rows->text(0, 0) + " has unknown status");
-  // The statement decided in SQL; the state machine's own answer for the row it locked must
-  // be the same, else a rule changed on one side only.
+  return {std::string(to_string(cb.provider)), cb.transaction_id,
+          text_array(zalopay ? zalopay_order_codes(cb.transaction_id) : std::vector<std::string>()),
+          std::to_string(cb.amount), std::string(to_string(cb.outcome)), allowed_from(cb.outcome),
+          cb.provider_reference, cb.reason, to_sql_timestamp(request.at), request.event_id,
+          std::string(event_type_for(cb.outcome))};
+}
+
+// The outcome a statement's row tells (id, orderCode, amountCents, status, applied), checked
+// against the state machine: the statement decided in SQL, and the state machine's own answer
+// for the row it returned must be the same, else a rule changed on one side only.
+Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& request) {
+  if (rows.size() == 0) return TransitionOutcome{};  // PaymentNotFound
+  const auto status = parse_payment_status(rows.text(0, 3));
+  if (!status) return internal_error("payment " + rows.text(0, 0) + " has unknown status");
   TransitionOutcome out =
-      transition_outcome(rows->text(0, 0), rows->text(0, 1), *status, rows->integer(0, 2), request);
-  const bool applied = rows->integer(0, 4) == 1;
+      transition_outcome(rows.text(0, 0), rows.text(0, 1), *status, rows.integer(0, 2), request);
+  const bool applied = rows.integer(0, 4) == 1;
   if (applied != (out.result == TransitionResult::Applied))
     return internal_error("payment " + out.payment_id + ": the callback statement " +
                           (applied ? "applied" : "did not apply") +
                           " a transition the state machine decides otherwise");
   return out;
+}
+
+// What the first attempt (kApplyPending) settled; nullopt when kApply must decide. Its row is
+// the payment it moved, or as its snapshot saw it when nothing moved. A mismatched amount
+// never changes, and a status that may not move to the outcome never will (statuses only move
+// on: FAILED and CANCELLED to COMPLETED): those answers are final. A status that may move but
+// did not (FAILED or CANCELLED for a COMPLETED callback; PENDING changed by a concurrent
+// writer after the snapshot) is for kApply, which locks the row and reads it as committed.
+std::optional<Result<TransitionOutcome>> settled(const Rows& rows,
+                                                 const TransitionRequest& request) {
+  if (rows.size() == 0) return TransitionOutcome{};  // no such payment
+  if (rows.integer(0, 4) == 1) return outcome_of(rows, request);
+  const auto status = parse_payment_status(rows.text(0, 3));
+  if (status && decide_transition(*status, rows.integer(0, 2), request.callback) ==
+                    TransitionResult::Applied)
+    return std::nullopt;
+  return outcome_of(rows, request);
+}
+
+}  // namespace
+
+Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
+  if (const char* field = unstorable_field(request.callback)) return unstorable(field);
+  const Params params = transition_params(request);
+  // Not retried on a broken connection: the statement may have committed. The provider
+  // retries on "unavailable" and then gets Duplicate, which is the truth.
+  // A row lock held elsewhere (a long transaction of the core service, an operator's
+  // SELECT ... FOR UPDATE) is waited for at most the URL's lock_timeout, then "retry".
+  auto rows = pool_.run_lock_bounded(kApplyPending, params);
+  if (!rows) return rows.error();
+  if (auto done = settled(*rows, request)) return std::move(*done);
+  return apply_locked(request, params);
+}
+
+Result<TransitionOutcome> PgPaymentStore::apply_locked(const TransitionRequest& request,
+                                                       const Params& params) {
+  auto rows = pool_.run_lock_bounded(kApply, params);
+  if (!rows) return rows.error();
+  return outcome_of(*rows, request);
+}
+
+void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, const Applied& done) {
+  std::vector<std::size_t> together;  // by index into `requests`
+  std::vector<Params> params;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (const char* field = unstorable_field(requests[i].callback)) {
+      done(i, unstorable(field));
+      continue;
+    }
+    together.push_back(i);
+    params.push_back(transition_params(requests[i]));
+  }
+  std::vector<std::size_t> alone;   // to run by themselves once the others are answered
+  std::vector<std::size_t> locked;  // committed nothing; kApply decides
+  while (together.size() > 1) {
+    auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
+    if (!group.error) {
+      for (std::size_t k = 0; k < together.size(); ++k) {
+        if (auto out = settled(group.rows[k], requests[together[k]]))
+          done(together[k], std::move(*out));
+        else
+          locked.push_back(together[k]);
+      }
+      together.clear();
+    } else if (group.rolled_back && group.failed) {
+      // That callback's statement failed (a row lock held too long, a deadlock, a value the
+      // database refused): the others commit again without it, and it runs alone afterwards.
+      const auto failed = static_cast<std::ptrdiff_t>(*group.failed);
+      alone.push_back(together[*group.failed]);
+      together.erase(together.begin() + failed);
+      params.erase(params.begin() + failed);
+    } else {
+      // No connection, or the connection was lost with the commit's fate unknown: none can be
+      // answered but "retry", which then finds the truth (Duplicate if it committed).
+      for (std::size_t i : together) done(i, *group.error);
+      together.clear();
+    }
+  }
+  alone.insert(alone.end(), together.begin(), together.end());
+  for (std::size_t i : locked) done(i, apply_locked(requests[i], transition_params(requests[i])));
+  for (std::size_t i : alone) done(i, apply(requests[i]));
 }
 
 Result<Payment> PgPaymentStore::create(const NewPayment& n) {

@@ -9,6 +9,7 @@ class PgPaymentStore final : public PaymentStore {
  public:
   explicit PgPaymentStore(Pool& pool) : pool_(pool) {}
   Result<TransitionOutcome> apply(const TransitionRequest& request) override;
+  void apply_all(std::span<const TransitionRequest> requests, const Applied& done) override;
   Result<Payment> create(const NewPayment& payment) override;
   Result<std::optional<Payment>> find_by_order_code(std::string_view order_code) override;
   Result<std::vector<OutboxEvent>> events_for_payment(std::string_view payment_id) override;
@@ -18,6 +19,8 @@ class PgPaymentStore final : public PaymentStore {
   Status<> ping() override;
 
  private:
+  // kApplyCallbackSql: the row locked first, every answer decided.
+  Result<TransitionOutcome> apply_locked(const TransitionRequest& request, const Params& params);
   Pool& pool_;
 };
 
