@@ -44,7 +44,7 @@ format:
 
 # Webhook throughput side by side with pgbench running the least work a callback needs and
 # tbpay's own statement on a durable PostgreSQL, relay and Lambda figures (bench/README.md).
-# About ten minutes; not part of `make test` or CI.
+# Under ten minutes; not part of `make test` or CI.
 # make bench BENCH_FLAGS="--rounds 5 --payments 1500000"
 bench: configure
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)
