@@ -42,9 +42,10 @@ clean:
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
-# Webhook throughput side by side with pgbench running tbpay's own statement, relay and Lambda
-# figures (bench/README.md). A few minutes; not part of `make test` or CI.
-# make bench BENCH_FLAGS="--duration 30 --payments 300000"
+# Webhook throughput side by side with pgbench running the least work a callback needs and
+# tbpay's own statement on a durable PostgreSQL, relay and Lambda figures (bench/README.md).
+# Under ten minutes; not part of `make test` or CI.
+# make bench BENCH_FLAGS="--rounds 5 --payments 1500000"
 bench: configure
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)
 

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# `make bench`: tbpay's webhook path side by side with what PostgreSQL itself can do
-# with the same statement, on the same server, in the same run. Then the relay and Lambda
-# figures when their benches are built. Not part of `make test` or CI. See bench/README.md.
+# `make bench`: tbpay's webhook path side by side with what PostgreSQL itself can do, on the
+# same durable server, in the same run. Then the relay and Lambda figures when their benches
+# are built. Not part of `make test` or CI. See bench/README.md.
 # This script starts the processes and captures their outputs in the run's folder;
 # bench/report (bench_report) computes the figures and prints the table from them.
 #
-#   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--wide-conns C]
-#                    [--wide-duration S] [--seed N] [--threads T] [--out DIR]
-#                    [--profile perf|callgrind] [--with-relay] [--no-micro] [--no-relay]
-#                    [--no-lambda] [--no-reconcile] [--no-lookup] [--keep]
-# The two sides alternate, R rounds of S seconds each (ceiling, tbpay, ceiling, tbpay, ...), so
-# that a change in the machine's load hits both. Defaults: 300000 payments, 3 x 8 s.
+#   scripts/bench.sh [--payments N] [--rounds R] [--duration S] [--conns C] [--high-conns C]
+#                    [--wide-conns C] [--wide-duration S] [--seed N] [--threads T] [--out DIR]
+#                    [--profile perf|callgrind] [--no-serve-relay] [--no-statement]
+#                    [--no-micro] [--no-relay] [--no-lambda] [--no-reconcile] [--no-lookup]
+#                    [--keep]
+# Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
+# tbpay's statement, at C connections; least work and tbpay at the high concurrency), so that
+# a change in the machine's load hits all of them. Defaults: 900000 payments, 3 rounds of 5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -18,15 +20,16 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
-payments=300000    # seeded PENDING payments, split between the runs below
-rounds=3           # alternating rounds per side
-duration=8         # seconds per round, the same for pgbench and wrk
+payments=900000    # seeded PENDING payments, split between the runs below
+rounds=3           # rounds; each runs every kind once
+duration=5         # seconds per kind and round, the same for pgbench and wrk
 conns=16           # concurrency of both sides
+high_conns=64      # the second concurrency of least work and tbpay (0: none)
 wide_conns=256     # keep-alive connections for the RSS measurement
-wide_duration=10
+wide_duration=6
 seed=20251213
 threads=2          # pgbench -j and wrk -t: the machine has 2 cores
-warm=2000          # callbacks per warm-up (own payments, beyond --payments)
+warm=3000          # callbacks per warm-up (own payments, beyond --payments)
 out=""
 profile=""
 micro=1
@@ -35,33 +38,38 @@ lambda=1
 reconcile=1
 lookup=1
 keep=0
-with_relay=0
+serve_relay=1
+statement=1
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --conns) conns=$2; shift 2 ;;
+    --high-conns) high_conns=$2; shift 2 ;;
     --wide-conns) wide_conns=$2; shift 2 ;;
     --wide-duration) wide_duration=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --profile) profile=$2; shift 2 ;;
+    --no-serve-relay) serve_relay=0; shift ;;
+    --no-statement) statement=0; shift ;;
     --no-micro) micro=0; shift ;;
     --no-relay) relay=0; shift ;;
     --no-lambda) lambda=0; shift ;;
     --no-reconcile) reconcile=0; shift ;;
     --no-lookup) lookup=0; shift ;;
     --keep) keep=1; shift ;;
-    --with-relay) with_relay=1; shift ;;
+    --with-relay) shift ;;  # serve's relay publishing is one of the kinds now (--no-serve-relay)
     -h|--help) usage ;;
     *) echo "bench: unknown option $1" >&2; usage ;;
   esac
 done
 case "$profile" in ""|perf|callgrind) ;; *) echo "bench: --profile perf|callgrind" >&2; exit 2 ;; esac
+[ "$high_conns" != "$conns" ] || high_conns=0
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -77,20 +85,30 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 log "results in $out"
 rm -f "$out"/run.txt "$out"/round-*.txt "$out"/pgbench_log_*
+
+# The kinds of round, each a series named KIND-CONNS, run in this order in every round:
+#   least      pgbench running bench/least_work.pgbench: the least work a callback needs
+#   tbpay      tbpay serve under wrk, its relay idle
+#   relay      the same while serve's relay publishes what it ingests
+#   statement  pgbench running tbpay's own statement, captured from its session
+series=("least-$conns" "tbpay-$conns")
+[ "$serve_relay" = 0 ] || series+=("relay-$conns")
+[ "$statement" = 0 ] || series+=("statement-$conns")
+[ "$high_conns" = 0 ] || series+=("least-$high_conns" "tbpay-$high_conns")
+
 # What bench_report reads besides the processes' outputs: KEY=VALUE lines noted as the run goes.
 record() { local file=$out/$1; shift; printf '%s\n' "$@" >>"$file"; }
 record run.txt "payments=$payments" "seed=$seed" "rounds=$rounds" "duration=$duration" \
-  "conns=$conns" "wide_conns=$wide_conns" "with_relay=$with_relay"
+  "conns=$conns" "high_conns=$high_conns" "wide_conns=$wide_conns" "series=${series[*]}"
 
 # The payments of each run, by number i (order code TB-BENCH-i; odd i ZaloPay, even PayOS):
-# 45% for the ceiling, 45% for tbpay (each cut into one slice per round), 10% for the run with
-# many connections, then two warm-up sets of $warm beyond --payments.
-side=$((payments * 9 / 20 / rounds))   # payments per round and side
-ceil_first() { echo $((1 + ($1 - 1) * side)); }
-ceil_last() { echo $(($1 * side)); }
-main_first() { echo $((rounds * side + 1 + ($1 - 1) * side)); }
-main_last() { echo $((rounds * side + $1 * side)); }
-wide_first=$((2 * rounds * side + 1)); wide_last=$payments
+# 95% cut into one slice per series and round, the rest for the run with many connections,
+# then two warm-up sets of $warm beyond --payments.
+side=$((payments * 19 / 20 / (${#series[@]} * rounds)))   # payments per series and round
+series_index() { local k; for k in "${!series[@]}"; do [ "${series[$k]}" != "$1" ] || echo "$k"; done; }
+slice_first() { echo $((1 + ($(series_index "$1") * rounds + $2 - 1) * side)); }
+slice_last() { echo $((($(series_index "$1") * rounds + $2) * side)); }
+wide_first=$((${#series[@]} * rounds * side + 1)); wide_last=$payments
 warm1_first=$((payments + 1));         warm1_last=$((payments + warm))
 warm2_first=$((warm1_last + 1));       warm2_last=$((payments + 2 * warm))
 total=$warm2_last
@@ -125,7 +143,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-url=$(scripts/pg-throwaway.sh start "$pgdir")
+# Production durability: fsync, synchronous_commit and full_page_writes on (PostgreSQL's
+# defaults; the tests' throwaway servers turn them off). Every commit waits for its WAL flush.
+url=$(PG_DURABLE=1 scripts/pg-throwaway.sh start "$pgdir")
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # pg_stat_activity shows the statement tbpay ran, whole (the default keeps 1 KB of it).
@@ -151,31 +171,14 @@ log "tbpay migrate --lookup-index"
 
 # --- seed --------------------------------------------------------------------------------
 log "seeding $total PENDING payments ($payments + 2 x $warm warm-up), seed $seed"
-psql -q -v ON_ERROR_STOP=1 -v seed="$seed" -v total="$total" "$dburl" >/dev/null <<'SQL'
--- As the core service inserts them: PENDING, writer-made ids, updatedAt set. Everything is a
--- function of i and the seed, so that pgbench can name payment i without a lookup.
-INSERT INTO payments (id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
-                      "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
-                      "createdAt", "updatedAt")
-SELECT md5(:'seed' || ':id:' || i)::uuid::text,
-       'TB-BENCH-' || i,
-       50000 + ((i::bigint * 7919 + :seed) % 1951) * 1000,
-       'VND',
-       CASE WHEN i % 2 = 1 THEN 'ZALOPAY' ELSE 'PAYOS' END,
-       CASE WHEN i % 2 = 1 THEN '251213_TB-BENCH-' || i ELSE md5('payos-link-' || i) END,
-       md5(:'seed' || ':idem:' || i)::uuid::text,
-       'https://ticketbottle.vn/orders/TB-BENCH-' || i || '/result',
-       CASE WHEN i % 2 = 1 THEN 'https://qcgateway.zalopay.vn/openinapp?order=' || md5('zp' || i)
-            ELSE 'https://pay.payos.vn/web/' || md5('payos-link-' || i) END,
-       'PENDING', NULL,
-       timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds',
-       timestamp '2025-12-13 06:00:00' + i * interval '10 milliseconds'
-  FROM generate_series(1, :total) AS i;
--- `tbpay serve` runs the outbox relay beside its server; the ceiling has none (the relay has
--- its own bench). New events are born published, so that the relay's idle poll finds
--- nothing, on both sides alike (--with-relay turns this off for tbpay's rounds).
+psql -q -v ON_ERROR_STOP=1 -v seed="$seed" -v first=1 -v last="$total" -f bench/seed_payments.sql \
+  "$dburl" >/dev/null
+psql -q -v ON_ERROR_STOP=1 "$dburl" >/dev/null <<'SQL'
+-- `tbpay serve` runs the outbox relay beside its server; pgbench has none. New events are born
+-- published, so that the relay's idle poll finds nothing, on every side alike (the relay-C
+-- rounds turn this off while they run, so that serve's relay publishes what it ingests).
 ALTER TABLE outbox ALTER COLUMN published SET DEFAULT true;
--- The same conditions for both sides: no autovacuum starting in the middle of one of them.
+-- The same conditions for every side: no autovacuum starting in the middle of one of them.
 ALTER TABLE payments SET (autovacuum_enabled = false);
 ALTER TABLE outbox SET (autovacuum_enabled = false);
 VACUUM ANALYZE payments;
@@ -193,8 +196,11 @@ sign_range() {
 log "signing callbacks"
 sign_range "$warm1_first" "$warm1_last" "$out/callbacks-warm1.tsv"
 sign_range "$warm2_first" "$warm2_last" "$out/callbacks-warm2.tsv"
-for r in $(seq 1 "$rounds"); do
-  sign_range "$(main_first "$r")" "$(main_last "$r")" "$out/callbacks-main-$r.tsv"
+for s in "${series[@]}"; do
+  case "$s" in tbpay-*|relay-*) ;; *) continue ;; esac
+  for r in $(seq 1 "$rounds"); do
+    sign_range "$(slice_first "$s" "$r")" "$(slice_last "$s" "$r")" "$out/callbacks-$s-$r.tsv"
+  done
 done
 sign_range "$wide_first" "$wide_last" "$out/callbacks-wide.tsv"
 
@@ -238,12 +244,13 @@ settle() { psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outb
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # CPU ticks of the whole PostgreSQL server: the postmaster, its live children, and the children
 # it has reaped (backends of pgbench's connections end with each round).
+# A few processes whatever the number of backends: it also runs in the middle of pgbench rounds.
 pg_cpu_ticks() {
-  local pm
+  local pm c stats=()
   pm=$(head -n 1 "$pgdir/data/postmaster.pid")
-  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-    for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do cpu_ticks "$c"; done
-  } | awk '{ s += $1 } END { print s + 0 }'
+  for c in $(cat "/proc/$pm/task/$pm/children" 2>/dev/null); do stats+=("/proc/$c/stat"); done
+  cat "/proc/$pm/stat" "${stats[@]}" 2>/dev/null |
+    awk 'NR == 1 { s += $16 + $17 } { s += $14 + $15 } END { print s + 0 }'
 }
 # The CPU a load generator used is the `times` of the subshell that ran it (its last line, the
 # children's user and system time), written to X.times beside its output X.txt.
@@ -251,53 +258,91 @@ pg_cpu_ticks() {
 runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
+# tbpay runs a lean statement for a callback's first attempt (no FOR UPDATE) and a fuller one
+# for the rare answers; the lean one is what nearly every callback costs. Sessions are sampled
+# while the warm-up runs: one that commits several callbacks together may show COMMIT when idle.
 log "tbpay serve: warm-up, and the statement it runs per callback"
 start_tbpay tbpay-warmup.log
-run_wrk "$conns" 2 "$out/callbacks-warm1.tsv" "$out/wrk-warm1.txt"
-psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
-  WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%' LIMIT 1" >"$out/apply-captured.sql"
+capture_statement() {  # the statement that writes the event, without FOR UPDATE if one is seen
+  psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
+    WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%'
+    ORDER BY query LIKE '%FOR UPDATE%' LIMIT 1"
+}
+run_wrk "$conns" 3 "$out/callbacks-warm1.tsv" "$out/wrk-warm1.txt" &
+warm_job=$!
+: >"$out/apply-captured.sql"
+while :; do
+  seen=$(capture_statement)
+  if [ -n "$seen" ] && { [ ! -s "$out/apply-captured.sql" ] || ! grep -q 'FOR UPDATE' <<<"$seen"; }; then
+    printf '%s\n' "$seen" >"$out/apply-captured.sql"
+  fi
+  [ -s "$out/apply-captured.sql" ] && ! grep -q 'FOR UPDATE' "$out/apply-captured.sql" && break
+  kill -0 "$warm_job" 2>/dev/null || break
+  sleep 0.1
+done
+wait "$warm_job" || die "wrk warm-up (see $out/wrk-warm1.txt)"
 stop_tbpay
 [ -s "$out/apply-captured.sql" ] || die "no tbpay session showed its webhook statement in pg_stat_activity"
+# The source's lean statement when it has one (kApplyPendingSql), else the one statement
+# (kApplyCallbackSql).
 python3 bench/ceiling_script.py extract src/store/postgres/apply_callback_sql.h >"$out/apply-source.sql"
+source_name=$(python3 bench/ceiling_script.py name src/store/postgres/apply_callback_sql.h)
+lean="no FOR UPDATE"
+grep -q 'FOR UPDATE' "$out/apply-captured.sql" && lean="with FOR UPDATE"
 if python3 bench/ceiling_script.py same "$out/apply-captured.sql" "$out/apply-source.sql"; then
-  statement_note="captured from tbpay's session; same text as apply_callback_sql.h"
+  statement_note="captured from tbpay's session ($lean); same text as $source_name in apply_callback_sql.h"
 else
-  statement_note="captured from tbpay's session; DIFFERS from apply_callback_sql.h (the capture is used)"
+  statement_note="captured from tbpay's session ($lean); DIFFERS from $source_name in apply_callback_sql.h (the capture is used)"
 fi
-python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/ceiling.pgbench"
+python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/statement.pgbench"
+cp bench/least_work.pgbench "$out/least_work.pgbench"
 log "statement: $statement_note"
 record run.txt "statement_note=$statement_note"
 
-# --- 2. rounds: the ceiling (pgbench, that statement) and tbpay (serve under wrk) --------
-# Each round leaves its outputs (pgbench-R.txt and its per-transaction logs pgbench_log_R.*,
-# wrk-main-R.txt, their .times) and a note of what was sampled around it (round-*-R.txt: the
-# round's payments, CPU ticks before and after, the SQL counts).
-ceiling_round() {  # $1 round
-  local r=$1 first last log=$out/pgbench-$1.txt pg0 completed failed events
-  first=$(ceil_first "$r"); last=$(ceil_last "$r")
+# --- 2. rounds: every series once per round, in the same order ---------------------------
+# Each round of a series S leaves its outputs (pgbench-S-R.txt and its per-transaction logs
+# pgbench_log_S-R.*, or wrk-S-R.txt; their .times) and a note of what was sampled around it
+# (round-S-R.txt: the round's payments, CPU ticks before and after, the SQL counts).
+pgbench_round() {  # $1 series (least-C or statement-C), $2 round
+  local s=$1 r=$2 c=${1##*-} first last log=$out/pgbench-$1-$2.txt pg0 completed failed events script
+  first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
+  case "$s" in least-*) script=least_work.pgbench ;; *) script=statement.pgbench ;; esac
   settle
-  log "round $r ceiling: pgbench -c $conns -j $threads -M prepared -T $duration (payments $first..$last); load $(loadavg)"
+  log "round $r $s: pgbench -c $c -j $threads -M prepared -T $duration -f $script (payments $first..$last); load $(loadavg)"
   pg0=$(pg_cpu_ticks)
-  (cd "$out" && pgbench -n -c "$conns" -j "$threads" -M prepared -T "$duration" \
-    -D n=-1 -D first="$first" -D last="$last" -D clients="$conns" -D seed="$seed" \
+  (cd "$out" && pgbench -n -c "$c" -j "$threads" -M prepared -T "$duration" \
+    -D n=-1 -D first="$first" -D last="$last" -D clients="$c" -D seed="$seed" \
     -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
     -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
-    -D event_type=PAYMENT_COMPLETED -l --log-prefix="pgbench_log_$r" \
-    -f ceiling.pgbench "$dburl" && times >"${log%.txt}.times") >"$log" 2>&1 || { cat "$log" >&2; die "pgbench"; }
+    -D ts_iso='2025-12-13T06:05:18.385Z' -D event_type=PAYMENT_COMPLETED \
+    -l --log-prefix="pgbench_log_$s-$r" \
+    -f "$script" "$dburl" && times >"${log%.txt}.times") >"$log" 2>&1 &
+  local job=$! steady=()
+  if [ "$duration" -ge 3 ]; then
+    # PostgreSQL's CPU while the round is steady, from its second second to one before its end:
+    # C backends start with the round's connections, which tbpay's pool does not do per round.
+    sleep 1
+    steady+=("steady_start=$(date +%s.%N)" "pg_ticks_steady_start=$(pg_cpu_ticks)")
+    sleep $((duration - 2))
+    steady+=("pg_ticks_steady_end=$(pg_cpu_ticks)" "steady_end=$(date +%s.%N)")
+  fi
+  wait "$job" || { cat "$log" >&2; die "pgbench"; }
   sleep 0.5  # the round's backends exit and are reaped
-  record "round-ceiling-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)"
+  record "round-$s-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)" \
+    "${steady[@]}"
   read -r completed failed events < <(range_counts "$first" "$last")
-  record "round-ceiling-$r.txt" "completed=$completed" "failed=$failed" "events=$events"
-  log "round $r ceiling: $("$report" --round ceiling "$r" "$out")"
+  record "round-$s-$r.txt" "completed=$completed" "failed=$failed" "events=$events"
+  log "round $r $s: $("$report" --round "$s" "$r" "$out")"
 }
 
-tbpay_round() {  # $1 round
-  local r=$1 first last w=$out/wrk-main-$1.txt note=round-tbpay-$1.txt
-  first=$(main_first "$r"); last=$(main_last "$r")
+wrk_round() {  # $1 series (tbpay-C, or relay-C: serve's relay publishes as it goes), $2 round
+  local s=$1 r=$2 c=${1##*-} first last w=$out/wrk-$1-$2.txt note=round-$1-$2.txt relaying=0
+  first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
+  case "$s" in relay-*) relaying=1 ;; esac
   settle
-  log "round $r tbpay: wrk -t $threads -c $conns -d ${duration}s (payments $first..$last); load $(loadavg)"
+  log "round $r $s: wrk -t $threads -c $c -d ${duration}s (payments $first..$last); load $(loadavg)"
   local perf_pid="" stat_pid=""
-  if [ "$profile" = perf ] && [ "$r" = "$rounds" ]; then
+  if [ "$profile" = perf ] && [ "$r" = "$rounds" ] && [ "$s" = "tbpay-$conns" ]; then
     # Where the time goes: samples of every process, and tbpay's system calls and context
     # switches (on this VM they, not tbpay's own code, dominate its CPU).
     perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
@@ -310,9 +355,9 @@ tbpay_round() {  # $1 round
     stat_pid=$!
   fi
   record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)"
-  [ "$with_relay" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
+  [ "$relaying" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
   record "$note" "runq_ns_start=$(runq_ns "$tbpay_pid")" "tbpay_ticks_start=$(cpu_ticks "$tbpay_pid")"
-  run_wrk "$conns" "$duration" "$out/callbacks-main-$r.tsv" "$w"
+  run_wrk "$c" "$duration" "$out/callbacks-$s-$r.tsv" "$w"
   record "$note" "tbpay_ticks_end=$(cpu_ticks "$tbpay_pid")" "runq_ns_end=$(runq_ns "$tbpay_pid")" \
     "pg_ticks_end=$(pg_cpu_ticks)"
   [ -z "$perf_pid" ] || wait "$perf_pid" "$stat_pid" || true
@@ -320,8 +365,8 @@ tbpay_round() {  # $1 round
   sleep 1  # requests wrk stopped waiting for at the end have committed by now
   read -r completed failed events < <(range_counts "$first" "$last")
   record "$note" "completed=$completed" "failed=$failed" "events=$events"
-  if [ "$with_relay" = 1 ]; then
-    # The relay's backlog drains before the next ceiling round starts, not during it.
+  if [ "$relaying" = 1 ]; then
+    # The relay's backlog drains before the next round starts, not during it.
     psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT true'
     local t0 pending
     t0=$(date +%s.%N)
@@ -331,15 +376,19 @@ tbpay_round() {  # $1 round
     done
     record "$note" "relay_drain_start=$t0" "relay_drain_end=$(date +%s.%N)"
   fi
-  log "round $r tbpay: $("$report" --round tbpay "$r" "$out")"
+  log "round $r $s: $("$report" --round "$s" "$r" "$out")"
 }
 
 record run.txt "load_start=$(loadavg)"
 start_tbpay tbpay.log "$profile"
 run_wrk "$conns" 2 "$out/callbacks-warm2.tsv" "$out/wrk-warm2.txt"
 for r in $(seq 1 "$rounds"); do
-  ceiling_round "$r"
-  tbpay_round "$r"
+  for s in "${series[@]}"; do
+    case "$s" in
+      least-*|statement-*) pgbench_round "$s" "$r" ;;
+      *) wrk_round "$s" "$r" ;;
+    esac
+  done
 done
 record run.txt "load_end=$(loadavg)" "peak_rss_kb=$(status_kb "$tbpay_pid" VmHWM)"
 

@@ -2,7 +2,9 @@
 // scripts/bench.sh captures into the run's folder (bench/README.md).
 //
 //   bench_report OUT_DIR                          the table (the script tees it to summary.txt)
-//   bench_report --round ceiling|tbpay R OUT_DIR  round R's line for the script's progress log
+//   bench_report --round SERIES R OUT_DIR         round R's line of a series (least-16, tbpay-64,
+//                                                 ...; ceiling|tbpay in runs from before them)
+//                                                 for the script's progress log
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,7 +21,7 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: bench_report OUT_DIR\n"
-               "       bench_report --round ceiling|tbpay R OUT_DIR\n");
+               "       bench_report --round SERIES R OUT_DIR\n");
   return 2;
 }
 
@@ -41,12 +43,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (argc == 5 && std::string_view(argv[1]) == "--round") {
-      const std::string_view side = argv[2];
+      const std::string series = argv[2];
       const int round = std::atoi(argv[3]);
-      if (round < 1 || (side != "ceiling" && side != "tbpay")) return usage();
-      const auto line = side == "ceiling" ? tbpay::bench::ceiling_round_line(argv[4], round)
-                                          : tbpay::bench::tbpay_round_line(argv[4], round);
-      std::puts(line.c_str());
+      if (round < 1 || series.empty()) return usage();
+      std::puts(tbpay::bench::round_line(argv[4], series, round).c_str());
       return 0;
     }
     return usage();

@@ -122,6 +122,35 @@ std::string row(const std::string& measure, const std::string& value, const std:
   return format("%-34s %-28s %s\n", measure.c_str(), value.c_str(), aim.c_str());
 }
 
+// Where one round of a series left its outputs in the run's folder. Series KIND-CONNS
+// (scripts/bench.sh): pgbench-S-R.txt, its .times, its per-transaction logs pgbench_log_S-R.*,
+// or wrk-S-R.txt and its .times; the script's note round-S-R.txt. Runs from before the series
+// named them differently: pgbench-R.*, pgbench_log_R.*, round-ceiling-R.txt for the ceiling,
+// wrk-main-R.* and round-tbpay-R.txt for tbpay.
+struct RoundFiles {
+  std::string output, times, log_prefix, note;
+};
+
+RoundFiles pgbench_files(const std::string& series, int r) {
+  const auto name = series + "-" + std::to_string(r);
+  return {"pgbench-" + name + ".txt", "pgbench-" + name + ".times", "pgbench_log_" + name + ".",
+          "round-" + name + ".txt"};
+}
+RoundFiles wrk_files(const std::string& series, int r) {
+  const auto name = series + "-" + std::to_string(r);
+  return {"wrk-" + name + ".txt", "wrk-" + name + ".times", "", "round-" + name + ".txt"};
+}
+RoundFiles legacy_ceiling_files(int r) {
+  const auto name = std::to_string(r);
+  return {"pgbench-" + name + ".txt", "pgbench-" + name + ".times", "pgbench_log_" + name + ".",
+          "round-ceiling-" + name + ".txt"};
+}
+RoundFiles legacy_tbpay_files(int r) {
+  const auto name = std::to_string(r);
+  return {"wrk-main-" + name + ".txt", "wrk-main-" + name + ".times", "",
+          "round-tbpay-" + name + ".txt"};
+}
+
 // One round of the ceiling: pgbench's output and logs, and what the script noted around it.
 struct CeilingRound {
   long processed = 0;        // every transaction pgbench ran
@@ -133,17 +162,59 @@ struct CeilingRound {
   long first = 0, last = 0;  // the round's payments
   long server_ticks = 0;     // CPU of the PostgreSQL server during the round
   long client_ticks = 0;     // CPU of pgbench
+  // From whole per-transaction logs (runs with series): the transactions that named one of the
+  // round's payments, and whether a client ran past them (its later ones named none).
+  std::optional<long> on_payments;
+  bool ran_out = false;
+  // PostgreSQL's CPU over the window the script sampled while the round was steady (its
+  // connections made), and the transactions that ended in it; 0 without a window.
+  long window_server_ticks = 0;
+  long window_transactions = 0;
 };
 
-CeilingRound read_ceiling_round(const fs::path& out, int r, long ticks_per_second) {
+// Transactions of a per-transaction log that ended from `start` to `end` (epoch seconds).
+long transactions_ending_between(std::string_view log, double start, double end) {
+  long count = 0;
+  for (const auto line : lines_of(log)) {
+    const auto words = words_of(line);
+    if (words.size() < 6) continue;
+    const double at = number(words[4]) + number(words[5]) / 1e6;
+    if (at >= start && at <= end) ++count;
+  }
+  return count;
+}
+
+// Client k of C completes payments first + k, first + k + C, ... up to last
+// (bench/least_work.pgbench, bench/ceiling_script.py); pgbench's log numbers each client's
+// transactions from 1.
+void count_on_payments(std::string_view log, long clients, CeilingRound& round) {
+  std::map<long, long> per_client;
+  for (const auto line : lines_of(log)) {
+    const auto words = words_of(line);
+    if (words.size() < 6) continue;
+    auto& most = per_client[integer(words[0])];
+    most = std::max(most, integer(words[1]));
+  }
+  long on_payments = 0;
+  for (const auto& [client, transactions] : per_client) {
+    const long span = round.last - round.first - client;
+    const long stripe = span < 0 || clients <= 0 ? 0 : span / clients + 1;
+    on_payments += std::min(transactions, stripe);
+    round.ran_out = round.ran_out || transactions > stripe;
+  }
+  round.on_payments = on_payments;
+}
+
+CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, long ticks_per_second,
+                                long whole_logs_of_clients = 0) {
   CeilingRound round;
-  const auto name = std::to_string(r);
-  const auto output = read_required(out / ("pgbench-" + name + ".txt"));
+  const auto output = read_required(out / files.output);
   round.processed = pgbench_processed(output).value_or(0);
   std::vector<fs::path> logs;
-  const auto prefix = "pgbench_log_" + name + ".";
   for (const auto& entry : fs::directory_iterator(out)) {
-    if (entry.path().filename().string().starts_with(prefix)) logs.push_back(entry.path());
+    if (entry.path().filename().string().starts_with(files.log_prefix)) {
+      logs.push_back(entry.path());
+    }
   }
   std::sort(logs.begin(), logs.end());
   std::string log;
@@ -153,14 +224,20 @@ CeilingRound read_ceiling_round(const fs::path& out, int r, long ticks_per_secon
   const double seconds = number(round.seconds);
   round.tps =
       format("%.1f", seconds > 0 ? static_cast<double>(round.steady.transactions) / seconds : 0.0);
-  const auto notes = parse_key_values(read_required(out / ("round-ceiling-" + name + ".txt")));
+  const auto notes = parse_key_values(read_required(out / files.note));
   round.completed = integer(get(notes, "completed"));
   round.events = integer(get(notes, "events"));
   round.first = integer(get(notes, "first"));
   round.last = integer(get(notes, "last"));
   round.server_ticks = integer(get(notes, "pg_ticks_end")) - integer(get(notes, "pg_ticks_start"));
-  round.client_ticks = ticks(children_cpu_seconds(read_file(out / ("pgbench-" + name + ".times"))),
-                             ticks_per_second);
+  round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
+  if (whole_logs_of_clients > 0) count_on_payments(log, whole_logs_of_clients, round);
+  if (notes.contains("steady_end")) {
+    round.window_server_ticks =
+        integer(get(notes, "pg_ticks_steady_end")) - integer(get(notes, "pg_ticks_steady_start"));
+    round.window_transactions = transactions_ending_between(log, number(get(notes, "steady_start")),
+                                                            number(get(notes, "steady_end")));
+  }
   return round;
 }
 
@@ -176,11 +253,10 @@ struct TbpayRound {
   std::string relay_drain_seconds;  // --with-relay: the backlog gone after the round
 };
 
-TbpayRound read_tbpay_round(const fs::path& out, int r, long ticks_per_second) {
+TbpayRound read_tbpay_round(const fs::path& out, const RoundFiles& files, long ticks_per_second) {
   TbpayRound round;
-  const auto name = std::to_string(r);
-  round.wrk = parse_key_values(read_required(out / ("wrk-main-" + name + ".txt")));
-  const auto notes = parse_key_values(read_required(out / ("round-tbpay-" + name + ".txt")));
+  round.wrk = parse_key_values(read_required(out / files.output));
+  const auto notes = parse_key_values(read_required(out / files.note));
   const auto delta = [&](const char* key) {
     return integer(get(notes, std::string(key) + "_end")) -
            integer(get(notes, std::string(key) + "_start"));
@@ -190,8 +266,7 @@ TbpayRound read_tbpay_round(const fs::path& out, int r, long ticks_per_second) {
   round.server_ticks = delta("pg_ticks");
   round.tbpay_ticks = delta("tbpay_ticks");
   round.runq_ns = delta("runq_ns");
-  round.client_ticks = ticks(children_cpu_seconds(read_file(out / ("wrk-main-" + name + ".times"))),
-                             ticks_per_second);
+  round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
   if (notes.contains("relay_drain_end")) {
     round.relay_drain_seconds = format(
         "%.1f", number(get(notes, "relay_drain_end")) - number(get(notes, "relay_drain_start")));
@@ -295,152 +370,158 @@ std::string awk_number(double value) {
   return format("%.6g", value);
 }
 
-std::string ceiling_round_line(const fs::path& out, int round) {
-  const auto r = read_ceiling_round(out, round, sysconf(_SC_CLK_TCK));
-  return format("%s tps (steady), %ld transactions, completed %ld, events %ld", r.tps.c_str(),
-                r.processed, r.completed, r.events);
-}
+namespace {
 
-std::string tbpay_round_line(const fs::path& out, int round) {
-  const auto r = read_tbpay_round(out, round, sysconf(_SC_CLK_TCK));
-  return format("%s rps, p50 %s ms, p99 %s ms, %s failed, completed %ld, events %ld",
-                get(r.wrk, "bench_rps").c_str(), get(r.wrk, "bench_p50_ms").c_str(),
-                get(r.wrk, "bench_p99_ms").c_str(), get(r.wrk, "bench_failure").c_str(),
-                r.completed, r.events);
-}
+// The rounds of one ceiling series together: steady transactions over steady seconds, the
+// latencies of every round together.
+struct CeilingSeries {
+  long conns = 0;
+  long transactions = 0, processed = 0, server_ticks = 0, client_ticks = 0;
+  long window_server_ticks = 0, window_transactions = 0;
+  std::string seconds = "0", committed = "yes";
+  std::vector<std::string> rounds;  // tps per round, as "%.0f"
+  std::string tps, p50, p99;        // "%.1f"; milliseconds as "%.3f"
+};
 
-std::string summary(const fs::path& out, long ticks_per_second, const std::string& now_utc) {
-  const auto run = parse_key_values(read_required(out / "run.txt"));
-  const int rounds = static_cast<int>(integer(get(run, "rounds")));
-  const long conns = integer(get(run, "conns"));
-  const bool with_relay = get(run, "with_relay") == "1";
-
-  // The ceiling: steady transactions over steady seconds, latencies of every round together.
-  long ceiling_transactions = 0, ceiling_processed = 0, ceiling_server = 0, ceiling_client = 0;
-  std::string ceiling_seconds = "0", ceiling_committed = "yes";
-  std::vector<std::string> ceiling_rounds;
-  std::vector<long> ceiling_latencies;
-  // tbpay: successes over wrk's seconds, the median of the rounds' percentiles.
-  long ok = 0, failed = 0, socket_errors = 0, completed = 0, events = 0;
-  long tbpay_server = 0, tbpay_cpu = 0, tbpay_client = 0, runq_ns = 0;
-  std::string tbpay_seconds = "0", tbpay_committed = "yes";
-  std::vector<std::string> tbpay_rounds, p50s, p99s, relay_drain;
-
+// `whole_logs`: the rounds' per-transaction logs have every transaction (runs with series),
+// so the SQL counts are checked against the transactions that named a payment.
+template <typename Files>
+CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files files,
+                             long ticks_per_second, bool whole_logs) {
+  CeilingSeries s;
+  s.conns = conns;
+  std::vector<long> latencies;
   for (int r = 1; r <= rounds; ++r) {
-    const auto c = read_ceiling_round(out, r, ticks_per_second);
-    ceiling_transactions += c.steady.transactions;
-    ceiling_processed += c.processed;
-    ceiling_server += c.server_ticks;
-    ceiling_client += c.client_ticks;
-    ceiling_seconds = awk_number(number(ceiling_seconds) + number(c.seconds));
-    ceiling_rounds.push_back(format("%.0f", number(c.tps)));
-    ceiling_latencies.insert(ceiling_latencies.end(), c.steady.latencies_us.begin(),
-                             c.steady.latencies_us.end());
-    if (c.completed != c.processed || c.events != c.processed) {
+    const auto c = read_ceiling_round(out, files(r), ticks_per_second, whole_logs ? conns : 0);
+    s.transactions += c.steady.transactions;
+    s.processed += c.processed;
+    s.server_ticks += c.server_ticks;
+    s.client_ticks += c.client_ticks;
+    s.window_server_ticks += c.window_server_ticks;
+    s.window_transactions += c.window_transactions;
+    s.seconds = awk_number(number(s.seconds) + number(c.seconds));
+    s.rounds.push_back(format("%.0f", number(c.tps)));
+    latencies.insert(latencies.end(), c.steady.latencies_us.begin(), c.steady.latencies_us.end());
+    if (c.on_payments) {
+      if (c.completed != *c.on_payments || c.events != *c.on_payments) {
+        s.committed =
+            format("no: round %d: %ld transactions on its payments but %ld completed, %ld events",
+                   r, *c.on_payments, c.completed, c.events);
+      } else if (c.ran_out) {
+        s.committed = format("no: round %d ran out of payments, raise --payments", r);
+      }
+    } else if (c.completed != c.processed || c.events != c.processed) {
       if (c.processed > c.completed && c.completed >= c.last - c.first + 1 - conns) {
-        ceiling_committed = format("no: round %d ran out of payments, raise --payments", r);
+        s.committed = format("no: round %d ran out of payments, raise --payments", r);
       } else {
-        ceiling_committed = format("no: round %d: %ld transactions but %ld completed, %ld events",
-                                   r, c.processed, c.completed, c.events);
+        s.committed = format("no: round %d: %ld transactions but %ld completed, %ld events", r,
+                             c.processed, c.completed, c.events);
       }
     }
+  }
+  const double seconds = number(s.seconds);
+  s.tps = format("%.1f", seconds > 0 ? static_cast<double>(s.transactions) / seconds : 0.0);
+  std::sort(latencies.begin(), latencies.end());
+  s.p50 = latencies.empty() ? "0" : format("%.3f", percentile(latencies, 0.5) / 1000.0);
+  s.p99 = latencies.empty() ? "0" : format("%.3f", percentile(latencies, 0.99) / 1000.0);
+  return s;
+}
 
-    const auto t = read_tbpay_round(out, r, ticks_per_second);
+// The rounds of one wrk series together: successes over wrk's seconds, the median of the
+// rounds' percentiles.
+struct TbpaySeries {
+  long conns = 0;
+  long ok = 0, failed = 0, socket_errors = 0, completed = 0, events = 0;
+  long server_ticks = 0, tbpay_ticks = 0, client_ticks = 0, runq_ns = 0;
+  std::string seconds = "0", committed = "yes";
+  std::vector<std::string> rounds, p50s, p99s, relay_drain;
+  std::string rps, p50, p99, worst_p99;
+};
+
+template <typename Files>
+TbpaySeries tbpay_series(const fs::path& out, int rounds, long conns, Files files,
+                         long ticks_per_second) {
+  TbpaySeries s;
+  s.conns = conns;
+  for (int r = 1; r <= rounds; ++r) {
+    const auto t = read_tbpay_round(out, files(r), ticks_per_second);
     const long successes = integer(get(t.wrk, "bench_success"));
-    ok += successes;
-    failed += integer(get(t.wrk, "bench_failure"));
-    socket_errors += integer(get(t.wrk, "bench_socket_errors"));
-    completed += t.completed;
-    events += t.events;
-    tbpay_server += t.server_ticks;
-    tbpay_cpu += t.tbpay_ticks;
-    tbpay_client += t.client_ticks;
-    runq_ns += t.runq_ns;
-    tbpay_seconds = awk_number(number(tbpay_seconds) + number(get(t.wrk, "bench_seconds")));
-    tbpay_rounds.push_back(format("%.0f", number(get(t.wrk, "bench_rps"))));
-    p50s.push_back(get(t.wrk, "bench_p50_ms"));
-    p99s.push_back(get(t.wrk, "bench_p99_ms"));
+    s.ok += successes;
+    s.failed += integer(get(t.wrk, "bench_failure"));
+    s.socket_errors += integer(get(t.wrk, "bench_socket_errors"));
+    s.completed += t.completed;
+    s.events += t.events;
+    s.server_ticks += t.server_ticks;
+    s.tbpay_ticks += t.tbpay_ticks;
+    s.client_ticks += t.client_ticks;
+    s.runq_ns += t.runq_ns;
+    s.seconds = awk_number(number(s.seconds) + number(get(t.wrk, "bench_seconds")));
+    s.rounds.push_back(format("%.0f", number(get(t.wrk, "bench_rps"))));
+    s.p50s.push_back(get(t.wrk, "bench_p50_ms"));
+    s.p99s.push_back(get(t.wrk, "bench_p99_ms"));
     // Every success committed its transition and its event; a few more may have committed
     // after wrk stopped waiting (at most one per connection).
     if (t.completed < successes || t.events != t.completed || t.completed - successes > conns) {
-      tbpay_committed = format("no: round %d: %ld successes, %ld completed, %ld events", r,
-                               successes, t.completed, t.events);
+      s.committed = format("no: round %d: %ld successes, %ld completed, %ld events", r, successes,
+                           t.completed, t.events);
     }
     if (get(t.wrk, "bench_threads_exhausted") != "0") {
-      tbpay_committed = format("no: round %d ran out of callbacks, raise --payments", r);
+      s.committed = format("no: round %d ran out of callbacks, raise --payments", r);
     }
-    if (!t.relay_drain_seconds.empty()) relay_drain.push_back(t.relay_drain_seconds);
+    if (!t.relay_drain_seconds.empty()) s.relay_drain.push_back(t.relay_drain_seconds);
   }
+  const double seconds = number(s.seconds);
+  s.rps = format("%.1f", seconds > 0 ? static_cast<double>(s.ok) / seconds : 0.0);
+  s.p50 = median(s.p50s);
+  s.p99 = median(s.p99s);
+  s.worst_p99 = s.p99s.empty() ? "" : s.p99s.front();
+  for (const auto& v : s.p99s) {
+    if (number(v) >= number(s.worst_p99)) s.worst_p99 = v;
+  }
+  return s;
+}
 
-  const auto ceiling_tps =
-      format("%.1f", static_cast<double>(ceiling_transactions) / number(ceiling_seconds));
-  const auto tbpay_rps = format("%.1f", static_cast<double>(ok) / number(tbpay_seconds));
-  std::sort(ceiling_latencies.begin(), ceiling_latencies.end());
-  const auto ceiling_p50 =
-      ceiling_latencies.empty() ? "0" : format("%.3f", percentile(ceiling_latencies, 0.5) / 1000.0);
-  const auto ceiling_p99 = ceiling_latencies.empty()
-                               ? "0"
-                               : format("%.3f", percentile(ceiling_latencies, 0.99) / 1000.0);
-  const auto p50 = median(p50s);
-  const auto p99 = median(p99s);
-  std::string worst_p99 = p99s.empty() ? "" : p99s.front();
-  for (const auto& v : p99s) {
-    if (number(v) >= number(worst_p99)) worst_p99 = v;
-  }
-  const auto tbpay_ratio = ratio(tbpay_rps, ceiling_tps, 2);
-  const auto conns_text = get(run, "conns");
+std::string header_line(const Values& run, const std::string& now_utc) {
+  return format("tbpay bench %s on %s cores, %s; build %s (%s)\n", now_utc.c_str(),
+                get(run, "cores").c_str(), get(run, "kernel").c_str(),
+                get(run, "build_dir").c_str(),
+                get(run, "build_type").empty() ? "?" : get(run, "build_type").c_str());
+}
 
-  std::string text = "\n";
-  text +=
-      format("tbpay bench %s on %s cores, %s; build %s (%s)\n", now_utc.c_str(),
-             get(run, "cores").c_str(), get(run, "kernel").c_str(), get(run, "build_dir").c_str(),
-             get(run, "build_type").empty() ? "?" : get(run, "build_type").c_str());
-  text += "PostgreSQL (same server for both sides): " + get(run, "pg_settings") + "\n";
-  text += format(
-      "payments %s (seed %s); %s alternating rounds of %ss per side at %s connections; load avg "
-      "%s at the start, %s at the end\n",
-      get(run, "payments").c_str(), get(run, "seed").c_str(), get(run, "rounds").c_str(),
-      get(run, "duration").c_str(), conns_text.c_str(), get(run, "load_start").c_str(),
-      get(run, "load_end").c_str());
-  text += "statement: " + get(run, "statement_note") + "\n\n";
-  text += row("measure", "value", "aim / check");
-  text += row(std::string(34, '-'), std::string(28, '-'), "-----------");
-  text += row(
-      "ceiling: pgbench tps (c=" + conns_text + ")", ceiling_tps,
-      "p50 " + ceiling_p50 + " ms, p99 " + ceiling_p99 + " ms; committed: " + ceiling_committed);
-  const auto counts = format("%ld ok, %ld failed, %ld socket errors; ", ok, failed, socket_errors);
-  if (with_relay) {
-    text += row("tbpay rps (wrk c=" + conns_text + "), relay ON", tbpay_rps,
-                counts + "relay backlog gone " + joined(relay_drain) + " s after each round");
-  } else {
-    text += row("tbpay rps (wrk c=" + conns_text + ")", tbpay_rps, counts + "serve's relay idle");
+std::string table_head() {
+  return row("measure", "value", "aim / check") +
+         row(std::string(34, '-'), std::string(28, '-'), "-----------");
+}
+
+std::string wrk_counts(const TbpaySeries& t) {
+  return format("%ld ok, %ld failed, %ld socket errors; ", t.ok, t.failed, t.socket_errors);
+}
+
+// CPU per unit of work of one side, split by process: "postgres 210 + pgbench 30 us".
+std::string ceiling_cpu(const CeilingSeries& c, long ticks_per_second) {
+  if (c.window_transactions > 0) {
+    return "postgres " + us_per(c.window_server_ticks, c.window_transactions, ticks_per_second) +
+           " (steady) + pgbench " + us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
   }
-  text +=
-      row("ratio tbpay / ceiling", tbpay_ratio, ">= 0.85: " + verdict(at_least(tbpay_ratio, 0.85)));
-  text += row("  per round: ceiling tps", joined(ceiling_rounds), "");
-  text += row("  per round: tbpay rps", joined(tbpay_rounds), "");
-  text += row("tbpay p50 latency", p50 + " ms", "median of rounds");
-  text += row(
-      "tbpay p99 latency", p99 + " ms",
-      "<= 10 ms: " + verdict(at_most(p99, 10)) + "; median of rounds, worst " + worst_p99 + " ms");
-  text += row("successes committed (SQL check)", tbpay_committed,
-              format("completed %ld, events %ld", completed, events));
-  const auto tbpay_cpu_us = us_per(tbpay_cpu, ok, ticks_per_second);
-  text += row("tbpay CPU per callback", tbpay_cpu_us + " us", "utime+stime / successes");
-  text += format("%-34s %s\n", "CPU per transaction, ceiling",
-                 ("postgres " + us_per(ceiling_server, ceiling_processed, ticks_per_second) +
-                  " (with " + conns_text + " backend starts a round) + pgbench " +
-                  us_per(ceiling_client, ceiling_processed, ticks_per_second) + " us")
-                     .c_str());
-  text += format("%-34s %s\n", "CPU per callback, tbpay side",
-                 ("postgres " + us_per(tbpay_server, ok, ticks_per_second) + " + tbpay " +
-                  tbpay_cpu_us + " + wrk " + us_per(tbpay_client, ok, ticks_per_second) + " us")
-                     .c_str());
-  text += row("tbpay run-queue wait per callback",
-              format("%.0f us",
-                     ok > 0 ? static_cast<double>(runq_ns) / static_cast<double>(ok) / 1000 : 0.0),
-              "its threads ready, no CPU free (the machine's load)");
-  text += row("tbpay peak RSS (c=" + conns_text + ")", megabytes(get(run, "peak_rss_kb")), "VmHWM");
+  return "postgres " + us_per(c.server_ticks, c.processed, ticks_per_second) + " (with " +
+         std::to_string(c.conns) + " backend starts a round) + pgbench " +
+         us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
+}
+std::string tbpay_cpu(const TbpaySeries& t, long ticks_per_second) {
+  return "postgres " + us_per(t.server_ticks, t.ok, ticks_per_second) + " + tbpay " +
+         us_per(t.tbpay_ticks, t.ok, ticks_per_second) + " + wrk " +
+         us_per(t.client_ticks, t.ok, ticks_per_second) + " us";
+}
+std::string runq_per_callback(const TbpaySeries& t) {
+  return format("%.0f us",
+                t.ok > 0 ? static_cast<double>(t.runq_ns) / static_cast<double>(t.ok) / 1000 : 0.0);
+}
+
+// The sections after the webhook's: many connections, relay, reconcile, Lambda, lookup, the
+// micro-benchmarks. `conns_note`: what the peak RSS line covers.
+std::string other_sections(const fs::path& out, const Values& run, const std::string& conns_note) {
+  std::string text;
+  text += row("tbpay peak RSS (" + conns_note + ")", megabytes(get(run, "peak_rss_kb")), "VmHWM");
 
   // Many keep-alive connections: the highest RSS sampled, wrk's figures.
   long wide_rss_kb = 0;
@@ -502,6 +583,16 @@ std::string summary(const fs::path& out, long ticks_per_second, const std::strin
     text += row("Lambda first invocation", get(lambda, "lambda_webhook_first"),
                 "webhook, next -> response");
     text += row("Lambda later invocations", get(lambda, "lambda_webhook_later"), "");
+    const auto db = get(lambda, "lambda_webhook_db");
+    if (!db.empty()) {
+      // "0.412 ms (median of ..., how it was measured)": the figure, then how.
+      const auto how = db.find(" (");
+      std::string measured = how == std::string::npos ? "" : db.substr(how + 2);
+      if (!measured.empty() && measured.back() == ')') measured.pop_back();
+      text += row("Lambda database part", db.substr(0, how), measured);
+      text += row("Lambda database share", ratio(db, get(lambda, "lambda_webhook_later"), 2),
+                  "database part / later invocation (medians)");
+    }
     text += row("Lambda RSS", get(lambda, "lambda_peak_rss"), "VmHWM");
     text += row("Lambda zip size", get(lambda, "lambda_zip_size"), "");
   } else {
@@ -543,6 +634,236 @@ std::string summary(const fs::path& out, long ticks_per_second, const std::strin
   }
   text += "\ndetails: " + out.string() + "\n";
   return text;
+}
+
+// A run from before the series: one ceiling (tbpay's statement) against tbpay, at one
+// concurrency, serve's relay publishing or not as a whole (with_relay).
+std::string legacy_summary(const fs::path& out, const Values& run, long ticks_per_second,
+                           const std::string& now_utc) {
+  const int rounds = static_cast<int>(integer(get(run, "rounds")));
+  const long conns = integer(get(run, "conns"));
+  const bool with_relay = get(run, "with_relay") == "1";
+  const auto c = ceiling_series(out, rounds, conns, legacy_ceiling_files, ticks_per_second, false);
+  const auto t = tbpay_series(out, rounds, conns, legacy_tbpay_files, ticks_per_second);
+  const auto tbpay_ratio = ratio(t.rps, c.tps, 2);
+  const auto conns_text = get(run, "conns");
+
+  std::string text = "\n" + header_line(run, now_utc);
+  text += "PostgreSQL (same server for both sides): " + get(run, "pg_settings") + "\n";
+  text += format(
+      "payments %s (seed %s); %s alternating rounds of %ss per side at %s connections; load avg "
+      "%s at the start, %s at the end\n",
+      get(run, "payments").c_str(), get(run, "seed").c_str(), get(run, "rounds").c_str(),
+      get(run, "duration").c_str(), conns_text.c_str(), get(run, "load_start").c_str(),
+      get(run, "load_end").c_str());
+  text += "statement: " + get(run, "statement_note") + "\n\n";
+  text += table_head();
+  text += row("ceiling: pgbench tps (c=" + conns_text + ")", c.tps,
+              "p50 " + c.p50 + " ms, p99 " + c.p99 + " ms; committed: " + c.committed);
+  if (with_relay) {
+    text +=
+        row("tbpay rps (wrk c=" + conns_text + "), relay ON", t.rps,
+            wrk_counts(t) + "relay backlog gone " + joined(t.relay_drain) + " s after each round");
+  } else {
+    text +=
+        row("tbpay rps (wrk c=" + conns_text + ")", t.rps, wrk_counts(t) + "serve's relay idle");
+  }
+  text +=
+      row("ratio tbpay / ceiling", tbpay_ratio, ">= 0.85: " + verdict(at_least(tbpay_ratio, 0.85)));
+  text += row("  per round: ceiling tps", joined(c.rounds), "");
+  text += row("  per round: tbpay rps", joined(t.rounds), "");
+  text += row("tbpay p50 latency", t.p50 + " ms", "median of rounds");
+  text += row("tbpay p99 latency", t.p99 + " ms",
+              "<= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
+                  t.worst_p99 + " ms");
+  text += row("successes committed (SQL check)", t.committed,
+              format("completed %ld, events %ld", t.completed, t.events));
+  const auto tbpay_cpu_us = us_per(t.tbpay_ticks, t.ok, ticks_per_second);
+  text += row("tbpay CPU per callback", tbpay_cpu_us + " us", "utime+stime / successes");
+  text += format("%-34s %s\n", "CPU per transaction, ceiling",
+                 ceiling_cpu(c, ticks_per_second).c_str());
+  text +=
+      format("%-34s %s\n", "CPU per callback, tbpay side", tbpay_cpu(t, ticks_per_second).c_str());
+  text += row("tbpay run-queue wait per callback", runq_per_callback(t),
+              "its threads ready, no CPU free (the machine's load)");
+  return text + other_sections(out, run, "c=" + conns_text);
+}
+
+// A series' name is KIND-CONNS (scripts/bench.sh).
+long conns_of(const std::string& series) {
+  return integer(std::string_view(series).substr(series.rfind('-') + 1));
+}
+bool is_pgbench(const std::string& series) {
+  return series.starts_with("least-") || series.starts_with("statement-");
+}
+
+std::string summary_of_series(const fs::path& out, const Values& run, long ticks_per_second,
+                              const std::string& now_utc) {
+  const int rounds = static_cast<int>(integer(get(run, "rounds")));
+  const auto series = get(run, "series");
+  std::vector<std::string> names;
+  for (const auto word : words_of(series)) names.emplace_back(word);
+  const auto has = [&](const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  std::map<std::string, CeilingSeries> ceilings;
+  std::map<std::string, TbpaySeries> tbpays;
+  for (const auto& name : names) {
+    const auto files = [&](int r) {
+      return is_pgbench(name) ? pgbench_files(name, r) : wrk_files(name, r);
+    };
+    if (is_pgbench(name)) {
+      ceilings.emplace(name,
+                       ceiling_series(out, rounds, conns_of(name), files, ticks_per_second, true));
+    } else {
+      tbpays.emplace(name, tbpay_series(out, rounds, conns_of(name), files, ticks_per_second));
+    }
+  }
+
+  std::string text = "\n" + header_line(run, now_utc);
+  text += "PostgreSQL (same server for every kind): " + get(run, "pg_settings") + "\n";
+  text += format(
+      "payments %s (seed %s); %s rounds of %ss per kind, each running in turn: %s; load avg %s "
+      "at the start, %s at the end\n",
+      get(run, "payments").c_str(), get(run, "seed").c_str(), get(run, "rounds").c_str(),
+      get(run, "duration").c_str(), get(run, "series").c_str(), get(run, "load_start").c_str(),
+      get(run, "load_end").c_str());
+  text +=
+      "least work: bench/least_work.pgbench, one statement per callback (ZaloPay by \"orderCode\", "
+      "PayOS by provider + \"providerTransactionId\")\n";
+  if (has("statement-" + get(run, "conns"))) {
+    text += "statement: " + get(run, "statement_note") + "\n";
+  }
+  text += "\n" + table_head();
+
+  // tbpay against the least work, at each concurrency.
+  std::vector<long> concurrencies;
+  for (const auto& name : names) {
+    if (name.starts_with("tbpay-") && has("least-" + std::to_string(conns_of(name)))) {
+      concurrencies.push_back(conns_of(name));
+    }
+  }
+  for (const long conns : concurrencies) {
+    const auto c_text = "c=" + std::to_string(conns);
+    const auto& least = ceilings.at("least-" + std::to_string(conns));
+    const auto& t = tbpays.at("tbpay-" + std::to_string(conns));
+    const auto tbpay_ratio = ratio(t.rps, least.tps, 2);
+    text +=
+        row("least work: pgbench tps (" + c_text + ")", least.tps,
+            "p50 " + least.p50 + " ms, p99 " + least.p99 + " ms; committed: " + least.committed);
+    text += row("tbpay rps (wrk " + c_text + ")", t.rps, wrk_counts(t) + "serve's relay idle");
+    text += row("ratio tbpay / least work (" + c_text + ")", tbpay_ratio,
+                ">= 1.0: " + verdict(at_least(tbpay_ratio, 1.0)));
+    text += row("tbpay p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
+                "p99 <= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
+                    t.worst_p99 + " ms");
+    text += row("  per round: least work tps", joined(least.rounds), "");
+    text += row("  per round: tbpay rps", joined(t.rounds), "");
+    text += format("%-34s %s\n", ("CPU per callback, least (" + c_text + ")").c_str(),
+                   ceiling_cpu(least, ticks_per_second).c_str());
+    text += format("%-34s %s\n", ("CPU per callback, tbpay (" + c_text + ")").c_str(),
+                   tbpay_cpu(t, ticks_per_second).c_str());
+    text += row("tbpay run-queue wait (" + c_text + ")", runq_per_callback(t) + " per callback",
+                "its threads ready, no CPU free (the machine's load)");
+  }
+
+  // tbpay while serve's relay publishes what it ingests, against the same least work.
+  for (const auto& name : names) {
+    if (!name.starts_with("relay-")) continue;
+    const auto conns = std::to_string(conns_of(name));
+    const auto c_text = "c=" + conns;
+    const auto& t = tbpays.at(name);
+    text +=
+        row("tbpay + relay rps (wrk " + c_text + ")", t.rps,
+            wrk_counts(t) + "relay backlog gone " + joined(t.relay_drain) + " s after each round");
+    if (has("least-" + conns)) {
+      const auto relay_ratio = ratio(t.rps, ceilings.at("least-" + conns).tps, 2);
+      std::string against_idle;
+      if (has("tbpay-" + conns)) {
+        against_idle =
+            "; over tbpay, relay idle: " + ratio(t.rps, tbpays.at("tbpay-" + conns).rps, 2);
+      }
+      text += row("ratio tbpay+relay / least (" + c_text + ")", relay_ratio,
+                  ">= 1.0: " + verdict(at_least(relay_ratio, 1.0)) + against_idle);
+    }
+    text += row("tbpay + relay p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
+                "p99 <= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
+                    t.worst_p99 + " ms");
+    text += row("  per round: tbpay + relay rps", joined(t.rounds), "");
+    text += format("%-34s %s\n", ("CPU per callback, +relay (" + c_text + ")").c_str(),
+                   tbpay_cpu(t, ticks_per_second).c_str());
+  }
+
+  // tbpay's own statement run by pgbench: what tbpay's HTTP and application layers add to it.
+  for (const auto& name : names) {
+    if (!name.starts_with("statement-")) continue;
+    const auto conns = std::to_string(conns_of(name));
+    const auto c_text = "c=" + conns;
+    const auto& c = ceilings.at(name);
+    text += row("statement: pgbench tps (" + c_text + ")", c.tps,
+                "p50 " + c.p50 + " ms, p99 " + c.p99 + " ms; committed: " + c.committed);
+    if (has("tbpay-" + conns)) {
+      const auto statement_ratio = ratio(tbpays.at("tbpay-" + conns).rps, c.tps, 2);
+      text += row("ratio tbpay / statement (" + c_text + ")", statement_ratio,
+                  ">= 0.85: " + verdict(at_least(statement_ratio, 0.85)));
+    }
+    text += row("  per round: statement tps", joined(c.rounds), "");
+    text += format("%-34s %s\n", ("CPU per callback, statement (" + c_text + ")").c_str(),
+                   ceiling_cpu(c, ticks_per_second).c_str());
+  }
+
+  // Every success of every wrk round committed its transition and its event.
+  std::string committed = "yes";
+  long completed = 0, events = 0;
+  for (const auto& name : names) {
+    if (is_pgbench(name)) continue;
+    const auto& t = tbpays.at(name);
+    completed += t.completed;
+    events += t.events;
+    if (t.committed != "yes" && committed == "yes") committed = name + " " + t.committed;
+  }
+  text += row("successes committed (SQL check)", committed,
+              format("completed %ld, events %ld (every wrk round)", completed, events));
+  return text + other_sections(out, run, "all rounds");
+}
+
+}  // namespace
+
+namespace {
+std::string ceiling_line(const CeilingRound& r) {
+  return format("%s tps (steady), %ld transactions, completed %ld, events %ld", r.tps.c_str(),
+                r.processed, r.completed, r.events);
+}
+std::string tbpay_line(const TbpayRound& r) {
+  return format("%s rps, p50 %s ms, p99 %s ms, %s failed, completed %ld, events %ld",
+                get(r.wrk, "bench_rps").c_str(), get(r.wrk, "bench_p50_ms").c_str(),
+                get(r.wrk, "bench_p99_ms").c_str(), get(r.wrk, "bench_failure").c_str(),
+                r.completed, r.events);
+}
+}  // namespace
+
+std::string ceiling_round_line(const fs::path& out, int round) {
+  return ceiling_line(read_ceiling_round(out, legacy_ceiling_files(round), sysconf(_SC_CLK_TCK)));
+}
+
+std::string tbpay_round_line(const fs::path& out, int round) {
+  return tbpay_line(read_tbpay_round(out, legacy_tbpay_files(round), sysconf(_SC_CLK_TCK)));
+}
+
+std::string round_line(const fs::path& out, const std::string& series, int round) {
+  if (series == "ceiling") return ceiling_round_line(out, round);
+  if (series == "tbpay") return tbpay_round_line(out, round);
+  if (is_pgbench(series)) {
+    return ceiling_line(
+        read_ceiling_round(out, pgbench_files(series, round), sysconf(_SC_CLK_TCK)));
+  }
+  return tbpay_line(read_tbpay_round(out, wrk_files(series, round), sysconf(_SC_CLK_TCK)));
+}
+
+std::string summary(const fs::path& out, long ticks_per_second, const std::string& now_utc) {
+  const auto run = parse_key_values(read_required(out / "run.txt"));
+  if (get(run, "series").empty()) return legacy_summary(out, run, ticks_per_second, now_utc);
+  return summary_of_series(out, run, ticks_per_second, now_utc);
 }
 
 }  // namespace tbpay::bench
