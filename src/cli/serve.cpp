@@ -23,11 +23,11 @@ namespace tbpay::cli {
 
 namespace {
 
-// Twice the cores, 4 to 16. A thread waits out each callback's database round trip, so a few
-// per core keep the CPUs busy; more only add context switches: on 2 cores with PostgreSQL on
-// loopback, 4 threads served 4,525 callbacks/s at p99 7.5 ms and 16 threads 3,287/s at p99
-// 34 ms (scripts/bench.sh). A database further away (a millisecond across a network) wants
-// more: --threads 16 (the pool holds 16 connections).
+// Twice the cores, 4 to 16. Callbacks go to the database by group (group commit), at most
+// --committers groups at once, each on one of these threads; the others serve /readyz. A
+// callback that must wait alone for its row lock waits on its committer's thread once the rest
+// of its group is answered, while the other committers go on. A database further away (a
+// millisecond across a network) wants more committers and threads.
 int default_threads() {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   return std::clamp(2 * cores, 4, 16);
