@@ -509,5 +509,18 @@ TEST_F(BenchReportSeriesRun, RatiosBelowTheirAimAreMissed) {
             row("ratio tbpay / least work (c=64)", "69.03", ">= 1.0: ok"));
 }
 
+TEST_F(BenchReportSeriesRun, AP99JustPastTenMillisecondsIsMissed) {
+  // tbpay-16's p99s 65.940, 7.293, 9.824: with round 3's at 10.001 the median is 10.001.
+  replace("wrk-tbpay-16-3.txt", "bench_p99_ms=9.824", "bench_p99_ms=10.001");
+  EXPECT_EQ(line_of(table(), "tbpay p50 / p99 (c=16)"),
+            row("tbpay p50 / p99 (c=16)", "4.235 / 10.001 ms",
+                "p99 <= 10 ms: MISSED; median of rounds, worst 65.940 ms"));
+  // At 10.000 it is met.
+  replace("wrk-tbpay-16-3.txt", "bench_p99_ms=10.001", "bench_p99_ms=10.000");
+  EXPECT_EQ(line_of(table(), "tbpay p50 / p99 (c=16)"),
+            row("tbpay p50 / p99 (c=16)", "4.235 / 10.000 ms",
+                "p99 <= 10 ms: ok; median of rounds, worst 65.940 ms"));
+}
+
 }  // namespace
 }  // namespace tbpay::bench
