@@ -1,5 +1,6 @@
 // bench_report on the raw outputs of a real `scripts/bench.sh --rounds 2 --duration 3
-// --with-relay` run (testdata/run; its pgbench per-transaction logs keep one line in 40). The
+// --with-relay` run from before the series (testdata/run; its pgbench per-transaction logs keep
+// one line in 40), and of a real run with its series (testdata/run-series, see series_run). The
 // figures expected below are worked out from those files by hand, as the comments show.
 #include "report/report.h"
 
