@@ -1,5 +1,6 @@
 // bench_report on the raw outputs of a real `scripts/bench.sh --rounds 2 --duration 3
-// --with-relay` run (testdata/run; its pgbench per-transaction logs keep one line in 40). The
+// --with-relay` run from before the series (testdata/run; its pgbench per-transaction logs keep
+// one line in 40), and of a real run with its series (testdata/run-series, see series_run). The
 // figures expected below are worked out from those files by hand, as the comments show.
 #include "report/report.h"
 
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace tbpay::bench {
 namespace {
@@ -30,11 +32,21 @@ std::string read(const fs::path& path) {
   return text.str();
 }
 
-std::string logs_of_round(int round) {
+// A run of `scripts/bench.sh --rounds 3 --duration 5` with its series: least-16 tbpay-16
+// relay-16 statement-16 least-64 tbpay-64 (testdata/run-series). Its pgbench per-transaction
+// logs keep line 1, 21, 41, ... of each file and each client's last line (the number of
+// transactions the client ran, which the check of the round's payments reads); every other file
+// bench_report reads is as the run left it. The run printed, from the whole logs, least work
+// 2641.3 tps at c=16; the figures below are from the kept lines.
+fs::path series_run() {
+  return fs::path(std::getenv("TBPAY_SOURCE_DIR")) / "tests/bench/testdata/run-series";
+}
+
+// The per-transaction logs of a round (`name`: "1" in the old run, "least-16-1" in series).
+std::string logs_of_round(const fs::path& run, const std::string& name) {
   std::vector<fs::path> logs;
-  for (const auto& entry : fs::directory_iterator(sample_run())) {
-    if (entry.path().filename().string().starts_with("pgbench_log_" + std::to_string(round) +
-                                                     ".")) {
+  for (const auto& entry : fs::directory_iterator(run)) {
+    if (entry.path().filename().string().starts_with("pgbench_log_" + name + ".")) {
       logs.push_back(entry.path());
     }
   }
@@ -61,13 +73,14 @@ std::string row(const std::string& measure, const std::string& value, const std:
   return line + aim;
 }
 
-// A copy of the sample run to change one thing in.
-class BenchReportRun : public testing::Test {
+// A copy of a sample run to change one thing in.
+class RunCopy : public testing::Test {
  protected:
+  explicit RunCopy(fs::path sample) : sample_(std::move(sample)) {}
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("bench_report_test_" + std::to_string(getpid()));
     fs::remove_all(dir_);
-    fs::copy(sample_run(), dir_);
+    fs::copy(sample_, dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   void replace(const std::string& file, const std::string& from, const std::string& to) {
@@ -78,7 +91,12 @@ class BenchReportRun : public testing::Test {
     std::ofstream(dir_ / file) << text;
   }
   std::string table() { return summary(dir_, 100, "2026-11-29T20:05:35Z"); }
-  fs::path dir_;
+  fs::path sample_, dir_;
+};
+
+class BenchReportRun : public RunCopy {
+ protected:
+  BenchReportRun() : RunCopy(sample_run()) {}
 };
 
 TEST(BenchReportParse, WrkSummaryIsTheKeyValueLinesOfBenchWebhookLua) {
@@ -110,11 +128,11 @@ TEST(BenchReportParse, PgbenchTransactionsProcessed) {
 TEST(BenchReportParse, PgbenchSteadyStateLeavesTheFirstSecondOut) {
   // Round 1: 84 logged transactions; the first started at 1795982487.013833 (ended 0.441839
   // after 428006 us), the last ended at 1795982489.237; 63 ended after ...488.013833.
-  const auto steady = pgbench_steady_state(logs_of_round(1), 1);
+  const auto steady = pgbench_steady_state(logs_of_round(sample_run(), "1"), 1);
   EXPECT_EQ(steady.transactions, 63);
   EXPECT_EQ(steady.latencies_us.size(), 63u);
   EXPECT_NEAR(steady.seconds, 1.2230, 0.00005);
-  const auto whole = pgbench_steady_state(logs_of_round(1), 0);
+  const auto whole = pgbench_steady_state(logs_of_round(sample_run(), "1"), 0);
   EXPECT_EQ(whole.transactions, 84);
   EXPECT_EQ(pgbench_steady_state("", 1).transactions, 0);
 }
@@ -258,6 +276,251 @@ TEST_F(BenchReportRun, AMissingOutputIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_EQ(std::string(e.what()), "missing " + (dir_ / "wrk-main-2.txt").string());
   }
+}
+
+// The expected figures of the series run were worked out with a separate script over the kept
+// files (steady state: the transactions that ended at least 1 s after the first one started,
+// over the time from then to the last end; percentiles: the (floor(n * p) + 1)-th latency of
+// every round together; a series' rate: its transactions or successes over its seconds).
+
+TEST(BenchReportSeriesParse, PgbenchSteadyStateOfARoundOfTheLeastWork) {
+  // least-16 round 1: 472 kept lines; the first started at 1795993693.045480 (ended ...214250
+  // after 168770 us), the last ended at 1795993697.810114; 421 ended after ...694.045480.
+  const auto steady = pgbench_steady_state(logs_of_round(series_run(), "least-16-1"), 1);
+  EXPECT_EQ(steady.transactions, 421);
+  EXPECT_EQ(steady.latencies_us.size(), 421u);
+  EXPECT_NEAR(steady.seconds, 3.7646, 0.00005);
+  EXPECT_EQ(pgbench_steady_state(logs_of_round(series_run(), "least-16-1"), 0).transactions, 472);
+  EXPECT_EQ(pgbench_processed(read(series_run() / "pgbench-least-64-2.txt")), 6406);
+  // "0m0.293s 0m0.284s" after the script's own line.
+  EXPECT_NEAR(children_cpu_seconds(read(series_run() / "pgbench-least-16-1.times")), 0.577, 1e-9);
+}
+
+TEST(BenchReportSeriesParse, RoundLinesOfEachKind) {
+  // 421 steady transactions over 3.7646 s; pgbench processed 9108, the script counted 9108.
+  EXPECT_EQ(round_line(series_run(), "least-16", 1),
+            "111.8 tps (steady), 9108 transactions, completed 9108, events 9108");
+  EXPECT_EQ(round_line(series_run(), "statement-16", 2),
+            "129.5 tps (steady), 10691 transactions, completed 10691, events 10691");
+  EXPECT_EQ(round_line(series_run(), "tbpay-64", 2),
+            "7077.9 rps, p50 9.118 ms, p99 17.058 ms, 0 failed, completed 35805, events 35805");
+  EXPECT_EQ(round_line(series_run(), "relay-16", 3),
+            "2914.9 rps, p50 5.324 ms, p99 14.202 ms, 0 failed, completed 14673, events 14673");
+}
+
+TEST(BenchReportSeriesTable, HeaderNamesTheSeries) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  EXPECT_EQ(line_of(table, "tbpay bench "),
+            "tbpay bench 2026-11-29T23:14:02Z on 2 cores, 6.18.44-fc-v782; build build "
+            "(RelWithDebInfo)");
+  EXPECT_EQ(line_of(table, "payments "),
+            "payments 900000 (seed 20251213); 3 rounds of 5s per kind, each running in turn: "
+            "least-16 tbpay-16 relay-16 statement-16 least-64 tbpay-64; load avg 2.91 4.17 4.28 at "
+            "the start, 7.02 5.18 4.63 at the end");
+  EXPECT_EQ(line_of(table, "statement: captured"),
+            "statement: captured from tbpay's session (no FOR UPDATE); same text as "
+            "kApplyPendingSql in apply_callback_sql.h");
+  // No run before the series had these rows.
+  EXPECT_EQ(line_of(table, "ceiling"), "");
+}
+
+TEST(BenchReportSeriesTable, TbpayAgainstTheLeastWorkAt16Connections) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  // Steady transactions 421 + 692 + 449 = 1562 over 3.7646 + 3.8527 + 3.8625 = 11.4798 s;
+  // the 782nd and the 1547th of the 1562 latencies.
+  EXPECT_EQ(line_of(table, "least work: pgbench tps (c=16)"),
+            row("least work: pgbench tps (c=16)", "136.1",
+                "p50 5.186 ms, p99 25.000 ms; committed: yes"));
+  // 17819 + 26655 + 18377 = 62851 successes over 5.026 + 5.094 + 5.088 = 15.208 s (as the run
+  // printed: these files are whole).
+  EXPECT_EQ(line_of(table, "tbpay rps (wrk c=16)"),
+            row("tbpay rps (wrk c=16)", "4132.8",
+                "62851 ok, 0 failed, 0 socket errors; serve's relay idle"));
+  EXPECT_EQ(line_of(table, "ratio tbpay / least work (c=16)"),
+            row("ratio tbpay / least work (c=16)", "30.37", ">= 1.0: ok"));
+  // p50s 4.235 3.008 4.280, p99s 65.940 7.293 9.824: the middle ones, the worst.
+  EXPECT_EQ(line_of(table, "tbpay p50 / p99 (c=16)"),
+            row("tbpay p50 / p99 (c=16)", "4.235 / 9.824 ms",
+                "p99 <= 10 ms: ok; median of rounds, worst 65.940 ms"));
+  // 421 / 3.7646, 692 / 3.8527, 449 / 3.8625; wrk's 3545.4 5232.9 3611.5.
+  EXPECT_EQ(line_of(table, "  per round: least work tps"),
+            row("  per round: least work tps", "112 180 116", ""));
+  EXPECT_EQ(line_of(table, "  per round: tbpay rps"),
+            row("  per round: tbpay rps", "3545 5233 3612", ""));
+  // PostgreSQL over the steady windows: 508 + 504 + 539 = 1551 ticks, while 343 + 542 + 333 =
+  // 1218 kept transactions ended in them; pgbench 58 + 61 + 50 = 169 ticks over 9108 + 15384 +
+  // 10113 = 34605 transactions.
+  EXPECT_EQ(line_of(table, "CPU per callback, least (c=16)"),
+            "CPU per callback, least (c=16)     postgres 12734 (steady) + pgbench 49 us");
+  // Over 62851 successes: PostgreSQL 430 + 416 + 409 = 1255 ticks, tbpay 221 + 256 + 235 = 712,
+  // wrk 106 + 97 + 104 = 307 (1.062 s, 0.972 s, 1.035 s).
+  EXPECT_EQ(line_of(table, "CPU per callback, tbpay (c=16)"),
+            "CPU per callback, tbpay (c=16)     postgres 200 + tbpay 113 + wrk 49 us");
+  EXPECT_EQ(line_of(table, "tbpay run-queue wait (c=16)"),
+            row("tbpay run-queue wait (c=16)", "217 us per callback",
+                "its threads ready, no CPU free (the machine's load)"));
+}
+
+TEST(BenchReportSeriesTable, TbpayAgainstTheLeastWorkAt64Connections) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  // 365 + 365 + 326 = 1056 steady transactions over 3.4504 + 3.3390 + 4.1785 = 10.9679 s; the
+  // 529th and the 1046th latencies.
+  EXPECT_EQ(line_of(table, "least work: pgbench tps (c=64)"),
+            row("least work: pgbench tps (c=64)", "96.3",
+                "p50 30.854 ms, p99 743.340 ms; committed: yes"));
+  // 100819 successes over 15.166 s.
+  EXPECT_EQ(line_of(table, "tbpay rps (wrk c=64)"),
+            row("tbpay rps (wrk c=64)", "6647.7",
+                "100819 ok, 0 failed, 0 socket errors; serve's relay idle"));
+  EXPECT_EQ(line_of(table, "ratio tbpay / least work (c=64)"),
+            row("ratio tbpay / least work (c=64)", "69.03", ">= 1.0: ok"));
+  // p99s 22.667 17.058 21.334.
+  EXPECT_EQ(line_of(table, "tbpay p50 / p99 (c=64)"),
+            row("tbpay p50 / p99 (c=64)", "9.390 / 21.334 ms",
+                "p99 <= 10 ms: MISSED; median of rounds, worst 22.667 ms"));
+  // The c=64 rows come after the c=16 ones: the second "per round" rows.
+  const auto at64 = table.substr(table.find("least work: pgbench tps (c=64)"));
+  EXPECT_EQ(line_of(at64, "  per round: least work tps"),
+            row("  per round: least work tps", "106 109 78", ""));
+  EXPECT_EQ(line_of(at64, "  per round: tbpay rps"),
+            row("  per round: tbpay rps", "6232 7078 6634", ""));
+  // 603 + 597 + 622 = 1822 ticks while 284 + 275 + 252 = 811 kept transactions ended;
+  // pgbench 113 ticks over 18428 transactions.
+  EXPECT_EQ(line_of(table, "CPU per callback, least (c=64)"),
+            "CPU per callback, least (c=64)     postgres 22466 (steady) + pgbench 61 us");
+  EXPECT_EQ(line_of(table, "CPU per callback, tbpay (c=64)"),
+            "CPU per callback, tbpay (c=64)     postgres 138 + tbpay 84 + wrk 36 us");
+}
+
+TEST(BenchReportSeriesTable, TbpayWithServesRelayAndTbpaysStatement) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  // 43242 successes over 15.135 s; each round's relay_drain_end - relay_drain_start.
+  EXPECT_EQ(line_of(table, "tbpay + relay rps (wrk c=16)"),
+            row("tbpay + relay rps (wrk c=16)", "2857.1",
+                "43242 ok, 0 failed, 0 socket errors; relay backlog gone 0.1 0.1 0.1 s after each "
+                "round"));
+  // 2857.1 / 136.1 and 2857.1 / 4132.8.
+  EXPECT_EQ(
+      line_of(table, "ratio tbpay+relay / least (c=16)"),
+      row("ratio tbpay+relay / least (c=16)", "20.99", ">= 1.0: ok; over tbpay, relay idle: 0.69"));
+  EXPECT_EQ(line_of(table, "tbpay + relay p50 / p99 (c=16)"),
+            row("tbpay + relay p50 / p99 (c=16)", "5.324 / 15.983 ms",
+                "p99 <= 10 ms: MISSED; median of rounds, worst 43.664 ms"));
+  EXPECT_EQ(line_of(table, "  per round: tbpay + relay rps"),
+            row("  per round: tbpay + relay rps", "2500 3161 2915", ""));
+  EXPECT_EQ(line_of(table, "CPU per callback, +relay (c=16)"),
+            "CPU per callback, +relay (c=16)    postgres 332 + tbpay 190 + wrk 61 us");
+  // 522 + 494 + 483 = 1499 steady transactions over 3.8421 + 3.8146 + 3.8298 = 11.4865 s.
+  EXPECT_EQ(
+      line_of(table, "statement: pgbench tps (c=16)"),
+      row("statement: pgbench tps (c=16)", "130.5", "p50 5.664 ms, p99 29.316 ms; committed: yes"));
+  // 4132.8 / 130.5.
+  EXPECT_EQ(line_of(table, "ratio tbpay / statement (c=16)"),
+            row("ratio tbpay / statement (c=16)", "31.67", ">= 0.85: ok"));
+  EXPECT_EQ(line_of(table, "  per round: statement tps"),
+            row("  per round: statement tps", "136 130 126", ""));
+  // 512 + 520 + 524 = 1556 ticks while 441 + 373 + 398 = 1212 kept transactions ended; pgbench
+  // 175 ticks over 32704 transactions.
+  EXPECT_EQ(line_of(table, "CPU per callback, statement (c=16)"),
+            "CPU per callback, statement (c=16) postgres 12838 (steady) + pgbench 54 us");
+  // Every wrk round of the three wrk series: 62887 + 43275 + 100982.
+  EXPECT_EQ(line_of(table, "successes committed"),
+            row("successes committed (SQL check)", "yes",
+                "completed 207144, events 207144 (every wrk round)"));
+}
+
+TEST(BenchReportSeriesTable, LambdaDatabasePartAndShare) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  EXPECT_EQ(line_of(table, "Lambda database part"),
+            row("Lambda database part", "1.233 ms",
+                "median of 3001 transactions, mean 1.310 ms; pgbench -c 1 -M prepared, 2 s half "
+                "way and 2 s after; the statement read from the function's session"));
+  // 1.233 / 1.61.
+  EXPECT_EQ(line_of(table, "Lambda database share"),
+            row("Lambda database share", "0.77", "database part / later invocation (medians)"));
+  EXPECT_EQ(line_of(table, "Lambda later invocations"),
+            row("Lambda later invocations", "1.61 ms (median of 49)", ""));
+}
+
+class BenchReportSeriesRun : public RunCopy {
+ protected:
+  BenchReportSeriesRun() : RunCopy(series_run()) {}
+};
+
+TEST_F(BenchReportSeriesRun, ARoundWhoseClientsWentPastItsLastPaymentRanOut) {
+  // least-64 round 2 with 5120 payments instead of 47500: client k's are 617501 + k,
+  // 617501 + k + 64, ... up to 622620, 80 each, and its log shows every client ran 87 to 114
+  // transactions; the 80 x 64 completed.
+  replace("round-least-64-2.txt", "last=665000", "last=622620");
+  replace("round-least-64-2.txt", "completed=6406", "completed=5120");
+  replace("round-least-64-2.txt", "events=6406", "events=5120");
+  const auto text = table();
+  EXPECT_EQ(line_of(text, "least work: pgbench tps (c=64)"),
+            row("least work: pgbench tps (c=64)", "96.3",
+                "p50 30.854 ms, p99 743.340 ms; committed: no: round 2 ran out of payments, raise "
+                "--payments"));
+  EXPECT_EQ(line_of(text, "least work: pgbench tps (c=16)"),
+            row("least work: pgbench tps (c=16)", "136.1",
+                "p50 5.186 ms, p99 25.000 ms; committed: yes"));
+}
+
+TEST_F(BenchReportSeriesRun, AClientLoggedPastItsPaymentsRanOut) {
+  // Client 15 of least-16 round 1 ran 569 transactions (its last line). Had it run 3000, past
+  // the 2968 payments that are its (16, 32, ..., 47488 of 1..47500), the round would have
+  // completed 9108 - 569 + 2968 = 11507.
+  replace("pgbench_log_least-16-1.6092.1", "15 569 53273 0 1795993697 810114",
+          "15 3000 53273 0 1795993697 810114");
+  replace("round-least-16-1.txt", "completed=9108", "completed=11507");
+  replace("round-least-16-1.txt", "events=9108", "events=11507");
+  EXPECT_NE(line_of(table(), "least work: pgbench tps (c=16)")
+                .find("committed: no: round 1 ran out of payments, raise --payments"),
+            std::string::npos);
+}
+
+TEST_F(BenchReportSeriesRun, PaymentsTheLogNamedButNotCompletedFailTheCheck) {
+  replace("round-statement-16-3.txt", "completed=10579", "completed=10578");
+  EXPECT_EQ(line_of(table(), "statement: pgbench tps (c=16)"),
+            row("statement: pgbench tps (c=16)", "130.5",
+                "p50 5.664 ms, p99 29.316 ms; committed: no: round 3: 10579 transactions on its "
+                "payments but 10578 completed, 10579 events"));
+}
+
+TEST_F(BenchReportSeriesRun, RatiosBelowTheirAimAreMissed) {
+  // tbpay-16 with 600 successes a round: 1800 over 15.208 s = 118.4 rps; 118.4 / 136.1 = 0.87
+  // of the least work, 118.4 / 130.5 = 0.91 of its statement, and the relay run 2857.1 / 118.4.
+  for (const auto* round : {"wrk-tbpay-16-1.txt", "wrk-tbpay-16-2.txt", "wrk-tbpay-16-3.txt"}) {
+    auto text = read(dir_ / round);
+    const auto at = text.find("bench_success=");
+    text.replace(at, text.find('\n', at) - at, "bench_success=600");
+    std::ofstream(dir_ / round) << text;
+  }
+  const auto text = table();
+  EXPECT_EQ(line_of(text, "tbpay rps (wrk c=16)"),
+            row("tbpay rps (wrk c=16)", "118.4",
+                "1800 ok, 0 failed, 0 socket errors; serve's relay idle"));
+  EXPECT_EQ(line_of(text, "ratio tbpay / least work (c=16)"),
+            row("ratio tbpay / least work (c=16)", "0.87", ">= 1.0: MISSED"));
+  EXPECT_EQ(line_of(text, "ratio tbpay / statement (c=16)"),
+            row("ratio tbpay / statement (c=16)", "0.91", ">= 0.85: ok"));
+  EXPECT_EQ(line_of(text, "ratio tbpay+relay / least (c=16)"),
+            row("ratio tbpay+relay / least (c=16)", "20.99",
+                ">= 1.0: ok; over tbpay, relay idle: 24.13"));
+  // c=64 is its own: unchanged.
+  EXPECT_EQ(line_of(text, "ratio tbpay / least work (c=64)"),
+            row("ratio tbpay / least work (c=64)", "69.03", ">= 1.0: ok"));
+}
+
+TEST_F(BenchReportSeriesRun, AP99JustPastTenMillisecondsIsMissed) {
+  // tbpay-16's p99s 65.940, 7.293, 9.824: with round 3's at 10.001 the median is 10.001.
+  replace("wrk-tbpay-16-3.txt", "bench_p99_ms=9.824", "bench_p99_ms=10.001");
+  EXPECT_EQ(line_of(table(), "tbpay p50 / p99 (c=16)"),
+            row("tbpay p50 / p99 (c=16)", "4.235 / 10.001 ms",
+                "p99 <= 10 ms: MISSED; median of rounds, worst 65.940 ms"));
+  // At 10.000 it is met.
+  replace("wrk-tbpay-16-3.txt", "bench_p99_ms=10.001", "bench_p99_ms=10.000");
+  EXPECT_EQ(line_of(table(), "tbpay p50 / p99 (c=16)"),
+            row("tbpay p50 / p99 (c=16)", "4.235 / 10.000 ms",
+                "p99 <= 10 ms: ok; median of rounds, worst 65.940 ms"));
 }
 
 }  // namespace
