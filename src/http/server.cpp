@@ -4,6 +4,7 @@
 #include <cctype>
 #include <atomic>
 #include <deque>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -187,14 +188,20 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::mutex lanes_mutex;
   std::unordered_map<std::string, std::deque<Job>> lanes;
 
-  // Callbacks whose turn came, for the next group, and the groups being committed now.
+  // Callbacks whose turn came, for the next group, and when each committer's group started.
+  // A committer whose group has been in the database longer than kStalledGroup is waiting for a
+  // row lock another session holds (a callback of its group running alone after the group
+  // gave up on that lock): then another committer may start, up to one per worker, so that
+  // two such waits do not hold up every other callback.
   std::mutex ready_mutex;
   std::deque<Job> ready;
-  int committing = 0;
+  std::list<Clock::time_point> committing;
+  static constexpr std::chrono::milliseconds kStalledGroup{250};
+  bool committer_wanted() const;  // with ready_mutex held
 
   void submit(DatabaseWork work, std::shared_ptr<Session> session);
   void run_on_worker(Job job);
-  void commit_groups();
+  void commit_groups(std::list<Clock::time_point>::iterator mine);
   // The reply goes out; the next callback of the lane, if any, gets its turn.
   void answered(Job& job, HttpReply reply, bool stuck);
   void lane_done(const std::string& key, bool stuck);
@@ -470,9 +477,9 @@ void ServerState::run_on_worker(Job job) {
   if (job.work.kind == DatabaseWork::Kind::Callback && options.group_size > 1) {
     std::lock_guard lock(ready_mutex);
     ready.push_back(std::move(job));
-    if (committing >= std::max(1, options.committers)) return;  // a committer will take it
-    ++committing;
-    asio::post(workers, [self = shared_from_this()] { self->commit_groups(); });
+    if (!committer_wanted()) return;  // a committer will take it
+    auto started = committing.insert(committing.end(), Clock::now());
+    asio::post(workers, [self = shared_from_this(), started] { self->commit_groups(started); });
     return;
   }
   asio::post(workers, [self = shared_from_this(), job = std::move(job)]() mutable {
@@ -494,18 +501,30 @@ void ServerState::run_on_worker(Job job) {
   });
 }
 
+// Fewer committers than --committers, or one of them stalled and a worker free.
+bool ServerState::committer_wanted() const {
+  const auto busy = static_cast<int>(committing.size());
+  if (busy < std::max(1, options.committers)) return true;
+  if (busy >= std::max(1, options.threads)) return false;
+  const auto stalled_since = Clock::now() - kStalledGroup;
+  return std::any_of(committing.begin(), committing.end(),
+                     [&](Clock::time_point started) { return started < stalled_since; });
+}
+
 // A committer: takes every callback ready now (up to group_size), commits them together,
 // answers each, and goes on while more are ready. Callbacks that arrive while a group is being
-// committed make up the next one: the busier the server, the larger the groups.
-void ServerState::commit_groups() {
+// committed make up the next one: the busier the server, the larger the groups. `mine` is its
+// entry in `committing`.
+void ServerState::commit_groups(std::list<Clock::time_point>::iterator mine) {
   for (;;) {
     std::vector<Job> group;
     {
       std::lock_guard lock(ready_mutex);
       if (ready.empty()) {
-        --committing;
+        committing.erase(mine);
         return;
       }
+      *mine = Clock::now();
       const auto n = std::min(ready.size(), static_cast<std::size_t>(options.group_size));
       group.reserve(n);
       for (std::size_t i = 0; i < n; ++i) {

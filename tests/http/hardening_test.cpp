@@ -245,6 +245,66 @@ TEST(HttpHardening, CallbacksStuckBehindALockedPaymentHoldUpNothingElse) {
   EXPECT_EQ(seed.events(seed.payment("TB-LOCKED")).size(), 1u);
 }
 
+// Two payments' rows held by another session: a callback for each waits alone for its row,
+// one on each of serve's two committers (group commit). A callback for a third payment arriving
+// meanwhile is still committed, by a committer started beside the two stalled ones; after the
+// locks go, the two waiting callbacks complete their payments.
+TEST(HttpHardening, TwoLockedPaymentsHoldUpNoOtherCallback) {
+  WebhookEnv seed(Engine::Postgres);
+  const Payment first = seed.create_zalopay("TB-LOCKED-1", 1000);
+  const Payment second = seed.create_zalopay("TB-LOCKED-2", 1000);
+  const Payment other = seed.create_zalopay("TB-NOT-LOCKED", 2000);
+  const std::string url = seed.db().url();
+  // Both far longer than the test waits: nothing is answered by running out of time.
+  WebhookEnv env(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=25");
+  auto options = Served::defaults();
+  options.threads = 4;
+  options.committers = 2;
+  options.queue_wait = 25s;
+  Served served(env, options);
+
+  auto& db = dynamic_cast<PgTestDatabase&>(seed.db());
+  db.exec("BEGIN; SELECT 1 FROM payments WHERE id IN ('" + first.id + "', '" + second.id +
+          "') FOR UPDATE");
+  const auto waiting_for_locks = [&] {
+    return db.admin_query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND "
+                          "wait_event_type = 'Lock'",
+                          {db.name()})
+        .size();
+  };
+  const auto wait_until = [](auto done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(5ms);
+    return done();
+  };
+  // One after the other, so that each has a committer of its own.
+  HttpClient first_client(served.port()), second_client(served.port());
+  ASSERT_TRUE(first_client.send(raw_request(
+      "POST", "/webhook/zalopay", zalopay_callback(first.provider_transaction_id, 1000))));
+  ASSERT_TRUE(wait_until([&] { return waiting_for_locks() >= 1; }));
+  ASSERT_TRUE(second_client.send(raw_request(
+      "POST", "/webhook/zalopay", zalopay_callback(second.provider_transaction_id, 1000))));
+  ASSERT_TRUE(wait_until([&] { return waiting_for_locks() >= 2; }));
+  std::this_thread::sleep_for(400ms);  // both committers well past a group's usual time
+
+  HttpClient c(served.port());
+  auto unrelated =
+      c.request("POST", "/webhook/zalopay", zalopay_callback(other.provider_transaction_id, 2000));
+  ASSERT_TRUE(unrelated) << "no answer while two committers wait for row locks";
+  EXPECT_EQ(return_code(*unrelated), 1);
+  EXPECT_EQ(seed.payment("TB-NOT-LOCKED").status, PaymentStatus::Completed);
+  EXPECT_EQ(seed.payment("TB-LOCKED-1").status, PaymentStatus::Pending);
+
+  db.exec("ROLLBACK");
+  for (HttpClient* waiter : {&first_client, &second_client}) {
+    auto r = waiter->read(30s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(return_code(*r), 1) << r->body();
+  }
+  EXPECT_EQ(seed.payment("TB-LOCKED-1").status, PaymentStatus::Completed);
+  EXPECT_EQ(seed.payment("TB-LOCKED-2").status, PaymentStatus::Completed);
+  EXPECT_EQ(seed.events(seed.payment("TB-LOCKED-1")).size(), 1u);
+}
+
 // Junk posted as fast as a client can: the warn lines it causes are bounded, and the lines
 // written say how many were left out.
 TEST(HttpHardening, RejectedRequestsWriteABoundedNumberOfLogLinesWithACount) {
