@@ -2,6 +2,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "store/postgres/apply_callback_sql.h"
 #include "store/postgres/stores.h"
@@ -69,10 +70,6 @@ std::string allowed_from(PaymentStatus outcome) {
   return text_array(from);
 }
 
-}  // namespace
-
-namespace {
-
 Error unstorable(const char* field) {
   return Error{ErrorKind::Invalid, std::string("the callback's ") + field +
                                        " holds a NUL byte or invalid UTF-8: refused, not stored"};
@@ -89,21 +86,37 @@ Params transition_params(const TransitionRequest& request) {
           std::string(event_type_for(cb.outcome))};
 }
 
-// The outcome a statement's row tells (id, orderCode, amountCents, status, applied), checked
-// against the state machine: the statement decided in SQL, and the state machine's own answer
-// for the row it returned must be the same, else a rule changed on one side only.
-Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& request) {
-  if (rows.size() == 0) return TransitionOutcome{};  // PaymentNotFound
+// What a statement's row tells (id, orderCode, amountCents, status, applied): the state
+// machine's outcome for the payment as the row shows it, and whether the statement applied it.
+// No row: no such payment.
+struct RowOutcome {
+  TransitionOutcome outcome;
+  bool applied = false;
+};
+Result<RowOutcome> read_row(const Rows& rows, const TransitionRequest& request) {
+  if (rows.size() == 0) return RowOutcome{};  // PaymentNotFound
   const auto status = parse_payment_status(rows.text(0, 3));
   if (!status) return internal_error("payment " + rows.text(0, 0) + " has unknown status");
-  TransitionOutcome out =
-      transition_outcome(rows.text(0, 0), rows.text(0, 1), *status, rows.integer(0, 2), request);
-  const bool applied = rows.integer(0, 4) == 1;
-  if (applied != (out.result == TransitionResult::Applied))
-    return internal_error("payment " + out.payment_id + ": the callback statement " +
-                          (applied ? "applied" : "did not apply") +
+  return RowOutcome{
+      transition_outcome(rows.text(0, 0), rows.text(0, 1), *status, rows.integer(0, 2), request),
+      rows.integer(0, 4) == 1};
+}
+
+// The statement decided in SQL; the state machine's own answer for the row it returned must be
+// the same, else a rule changed on one side only.
+Result<TransitionOutcome> checked(RowOutcome row) {
+  if (row.applied != (row.outcome.result == TransitionResult::Applied))
+    return internal_error("payment " + row.outcome.payment_id + ": the callback statement " +
+                          (row.applied ? "applied" : "did not apply") +
                           " a transition the state machine decides otherwise");
-  return out;
+  return std::move(row.outcome);
+}
+
+// kApply's answer: the row it locked, every answer decided there.
+Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& request) {
+  auto row = read_row(rows, request);
+  if (!row) return row.error();
+  return checked(std::move(row).value());
 }
 
 // What the first attempt (kApplyPending) settled; nullopt when kApply must decide. Its row is
@@ -114,13 +127,10 @@ Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& 
 // writer after the snapshot) is for kApply, which locks the row and reads it as committed.
 std::optional<Result<TransitionOutcome>> settled(const Rows& rows,
                                                  const TransitionRequest& request) {
-  if (rows.size() == 0) return TransitionOutcome{};  // no such payment
-  if (rows.integer(0, 4) == 1) return outcome_of(rows, request);
-  const auto status = parse_payment_status(rows.text(0, 3));
-  if (status && decide_transition(*status, rows.integer(0, 2), request.callback) ==
-                    TransitionResult::Applied)
-    return std::nullopt;
-  return outcome_of(rows, request);
+  auto row = read_row(rows, request);
+  if (!row) return row.error();
+  if (!row->applied && row->outcome.result == TransitionResult::Applied) return std::nullopt;
+  return checked(std::move(row).value());
 }
 
 }  // namespace
@@ -156,8 +166,8 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     together.push_back(i);
     params.push_back(transition_params(requests[i]));
   }
-  std::vector<std::size_t> alone;   // to run by themselves once the others are answered
-  std::vector<std::size_t> locked;  // committed nothing; kApply decides
+  std::vector<std::size_t> alone;  // to run by themselves once the others are answered
+  std::vector<std::pair<std::size_t, Params>> locked;  // committed nothing; kApply decides
   while (together.size() > 1) {
     auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
     if (!group.error) {
@@ -165,7 +175,7 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
         if (auto out = settled(group.rows[k], requests[together[k]]))
           done(together[k], std::move(*out));
         else
-          locked.push_back(together[k]);
+          locked.emplace_back(together[k], std::move(params[k]));
       }
       together.clear();
     } else if (group.rolled_back && group.failed) {
@@ -183,7 +193,7 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     }
   }
   alone.insert(alone.end(), together.begin(), together.end());
-  for (std::size_t i : locked) done(i, apply_locked(requests[i], transition_params(requests[i])));
+  for (const auto& [i, p] : locked) done(i, apply_locked(requests[i], p));
   for (std::size_t i : alone) done(i, apply(requests[i]));
 }
 
