@@ -204,6 +204,14 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   void commit_groups(std::list<Clock::time_point>::iterator mine);
   // The reply goes out; the next callback of the lane, if any, gets its turn.
   void answered(Job& job, HttpReply reply, bool stuck);
+  // How long the job waited, when its turn (at `now`) came too late to run it, or the callback
+  // before it for the same payment waited out the row lock (this one would wait for the same
+  // lock): then it is answered "retry", without adding to the wait.
+  std::optional<std::chrono::milliseconds> too_late(const Job& job, Clock::time_point now) const {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - job.queued);
+    if (job.behind_stuck || waited >= options.queue_wait) return waited;
+    return std::nullopt;
+  }
   void lane_done(const std::string& key, bool stuck);
 
   void accept();
@@ -484,20 +492,16 @@ void ServerState::run_on_worker(Job job) {
   }
   asio::post(workers, [self = shared_from_this(), job = std::move(job)]() mutable {
     const auto started = Clock::now();
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(started - job.queued);
-    // Its turn came too late, or the callback before it for the same payment waited out the
-    // row lock (this one would wait for the same lock): "retry", without adding to the wait.
-    const bool too_late = job.behind_stuck || waited >= self->options.queue_wait;
+    const auto late = self->too_late(job, started);
     HttpReply reply;
     try {
-      reply = too_late ? self->ingestion.retry_later(job.work, waited)
-                       : self->ingestion.run(job.work);
+      reply = late ? self->ingestion.retry_later(job.work, *late) : self->ingestion.run(job.work);
     } catch (const std::exception& e) {
       self->log.error("request failed", {{"error", e.what()}});
       reply = internal_error_reply();
     }
     self->answered(job, std::move(reply),
-                   too_late || Clock::now() - started >= self->options.queue_wait);
+                   late.has_value() || Clock::now() - started >= self->options.queue_wait);
   });
 }
 
@@ -536,10 +540,8 @@ void ServerState::commit_groups(std::list<Clock::time_point>::iterator mine) {
     std::vector<Job*> run;
     std::vector<const DatabaseWork*> works;
     for (Job& job : group) {
-      const auto waited =
-          std::chrono::duration_cast<std::chrono::milliseconds>(started - job.queued);
-      if (job.behind_stuck || waited >= options.queue_wait) {  // as run_on_worker decides
-        answered(job, ingestion.retry_later(job.work, waited), true);
+      if (const auto late = too_late(job, started)) {
+        answered(job, ingestion.retry_later(job.work, *late), true);
         continue;
       }
       run.push_back(&job);
