@@ -636,6 +636,18 @@ std::string other_sections(const fs::path& out, const Values& run, const std::st
   return text;
 }
 
+// The lines above a table: the run, the server's settings, the payments, `rounds` (how the
+// kinds took turns) and the load; the server is the same for `sharing`.
+std::string run_heading(const Values& run, const std::string& now_utc, const std::string& sharing,
+                        const std::string& rounds) {
+  std::string text = "\n" + header_line(run, now_utc);
+  text += "PostgreSQL (same server for " + sharing + "): " + get(run, "pg_settings") + "\n";
+  text += format("payments %s (seed %s); %s; load avg %s at the start, %s at the end\n",
+                 get(run, "payments").c_str(), get(run, "seed").c_str(), rounds.c_str(),
+                 get(run, "load_start").c_str(), get(run, "load_end").c_str());
+  return text;
+}
+
 // A run from before the series: one ceiling (tbpay's statement) against tbpay, at one
 // concurrency, serve's relay publishing or not as a whole (with_relay).
 std::string legacy_summary(const fs::path& out, const Values& run, long ticks_per_second,
@@ -648,14 +660,10 @@ std::string legacy_summary(const fs::path& out, const Values& run, long ticks_pe
   const auto tbpay_ratio = ratio(t.rps, c.tps, 2);
   const auto conns_text = get(run, "conns");
 
-  std::string text = "\n" + header_line(run, now_utc);
-  text += "PostgreSQL (same server for both sides): " + get(run, "pg_settings") + "\n";
-  text += format(
-      "payments %s (seed %s); %s alternating rounds of %ss per side at %s connections; load avg "
-      "%s at the start, %s at the end\n",
-      get(run, "payments").c_str(), get(run, "seed").c_str(), get(run, "rounds").c_str(),
-      get(run, "duration").c_str(), conns_text.c_str(), get(run, "load_start").c_str(),
-      get(run, "load_end").c_str());
+  std::string text = run_heading(
+      run, now_utc, "both sides",
+      format("%s alternating rounds of %ss per side at %s connections", get(run, "rounds").c_str(),
+             get(run, "duration").c_str(), conns_text.c_str()));
   text += "statement: " + get(run, "statement_note") + "\n\n";
   text += table_head();
   text += row("ceiling: pgbench tps (c=" + conns_text + ")", c.tps,
@@ -720,14 +728,10 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     }
   }
 
-  std::string text = "\n" + header_line(run, now_utc);
-  text += "PostgreSQL (same server for every kind): " + get(run, "pg_settings") + "\n";
-  text += format(
-      "payments %s (seed %s); %s rounds of %ss per kind, each running in turn: %s; load avg %s "
-      "at the start, %s at the end\n",
-      get(run, "payments").c_str(), get(run, "seed").c_str(), get(run, "rounds").c_str(),
-      get(run, "duration").c_str(), get(run, "series").c_str(), get(run, "load_start").c_str(),
-      get(run, "load_end").c_str());
+  std::string text = run_heading(
+      run, now_utc, "every kind",
+      format("%s rounds of %ss per kind, each running in turn: %s", get(run, "rounds").c_str(),
+             get(run, "duration").c_str(), get(run, "series").c_str()));
   text +=
       "least work: bench/least_work.pgbench, one statement per callback (ZaloPay by \"orderCode\", "
       "PayOS by provider + \"providerTransactionId\")\n";
