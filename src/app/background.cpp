@@ -28,6 +28,7 @@ bool pause(std::stop_token stop, std::chrono::milliseconds d) {
 void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics, ServeMetrics* exposed,
                         OutboxBackgroundOptions options) {
   OutboxRelay relay(ctx, metrics, exposed);
+  relay.end_runs_when_caught_up(true);  // events gather for an idle poll, into full batches
   std::chrono::milliseconds backoff{0};
   auto stats_due = Clock::now();  // at once, then every stats_every
   while (!stop.stop_requested()) {

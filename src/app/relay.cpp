@@ -241,14 +241,18 @@ void OutboxRelay::relay_batches(Run& run, EventPublisher& out) {
       run.report.budget_exhausted = true;
       break;
     }
+    // A claim made while no batch of this run is in flight sees every pending event that no
+    // other relay holds: when it comes back short, the run has caught up.
+    const bool claimed_alone = !current;
     if (!current) current = run.claim();
     if (!current) break;  // nothing pending, or the store failed
     ++run.report.batches;
     const double claim_ms = run.claim_ms;
+    const bool short_batch = !run.report.last_batch_full;
 
     std::unique_ptr<OutboxClaim> next;
     Run::Settled s;
-    if (overlap) {
+    if (overlap && !(end_when_caught_up_ && short_batch)) {
       auto settling = std::async(std::launch::async,
                                  [&, batch = current.get()] { return run.settle(out, *batch); });
       if (Clock::now() < run.deadline) next = run.claim();
@@ -278,8 +282,9 @@ void OutboxRelay::relay_batches(Run& run, EventPublisher& out) {
                     {{"failed", s.not_delivered}, {"lastError", s.publish_error}});
       break;  // `next`, if any, is released unchanged
     }
-    // An empty overlapping claim may only mean that the rest waited behind the batch just
-    // finished: the loop claims once more before concluding there is nothing left.
+    if (end_when_caught_up_ && short_batch && claimed_alone) break;
+    // An empty or short overlapping claim may only mean that the rest waited behind the batch
+    // just finished: the loop claims once more before concluding there is nothing left.
     current = std::move(next);
 
     if (progress_ && Clock::now() >= next_progress) {

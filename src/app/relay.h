@@ -61,6 +61,14 @@ class OutboxRelay {
     progress_ = std::move(callback);
   }
 
+  // A run ends once it has caught up: a batch claimed with nothing else in flight came back
+  // short, so whatever is pending now was committed after that claim. Without this a run goes
+  // on claiming until a claim finds nothing, which under a steady stream of callbacks is never:
+  // it spins on batches of a few events, each a claim, a publish and a commit of its own.
+  // `serve` sets it and waits its idle poll before the next run, so that events gather into
+  // batches; a one-shot drain (CLI, Lambda) does not, and takes the stragglers too.
+  void end_runs_when_caught_up(bool on) { end_when_caught_up_ = on; }
+
  private:
   struct Run;  // one drain's deadline, claim options and report (relay.cpp)
 
@@ -79,6 +87,7 @@ class OutboxRelay {
   ServeMetrics* exposed_ = nullptr;
   std::function<void(const RelayReport&)> progress_;
   bool publisher_stalled_ = false;
+  bool end_when_caught_up_ = false;
   bool normalized_ = false;  // no row left that only "publishedAt" marks (checked once)
   // Until then: no event created before this can be pending (bar a requeued dead one, which
   // goes out once the flagging is done). Where the next run's walk for the oldest starts.

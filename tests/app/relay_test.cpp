@@ -272,6 +272,64 @@ TEST_P(RelayTest, DrainsABacklogInBatchesOfTheConfiguredSize) {
   EXPECT_EQ(consume_payment_topics(env.bootstrap(), ids.size()).size(), ids.size());
 }
 
+// Publishes through Kafka and, during each of its first `arrivals` publishes, commits one more
+// event: a steady stream of callbacks landing while the relay's batch is out.
+class StreamingPublisher : public EventPublisher {
+ public:
+  StreamingPublisher(EventPublisher& kafka, TestDatabase& db, int arrivals)
+      : kafka_(kafka), db_(db), arrivals_(arrivals) {}
+  std::vector<DeliveryOutcome> publish(std::span<const OutgoingMessage> messages,
+                                       std::chrono::milliseconds timeout) override {
+    if (arrivals_ > 0) {
+      --arrivals_;
+      SeedEvent e;
+      e.aggregate_id = "late-" + std::to_string(arrivals_);
+      e.created_at = now_utc();
+      arrived.push_back(insert_event(db_, e));
+    }
+    return kafka_.publish(messages, timeout);
+  }
+  std::string describe() const override { return kafka_.describe(); }
+  std::vector<std::string> arrived;
+
+ private:
+  EventPublisher& kafka_;
+  TestDatabase& db_;
+  int arrivals_;
+};
+
+TEST_P(RelayTest, ARunThatEndsWhenCaughtUpLeavesWhatCommittedDuringItToTheNextRun) {
+  seed_events(env.db(), 3, 1);
+  auto ctx = env.context();
+  StreamingPublisher stream(ctx->publisher(), env.db(), 5);
+  OutboxRelay relay(*ctx, stream);
+  relay.end_runs_when_caught_up(true);
+
+  const RelayReport first = relay.drain(in(seconds(60)));
+  EXPECT_EQ(first.succeeded, 3);
+  EXPECT_EQ(first.batches, 1);
+  EXPECT_FALSE(first.last_batch_full);  // serve waits its idle poll before the next run
+  ASSERT_EQ(stream.arrived.size(), 1u);
+  EXPECT_FALSE(row(env.db(), stream.arrived[0]).published);
+
+  const RelayReport second = relay.drain(in(seconds(60)));
+  EXPECT_EQ(second.succeeded, 1);
+  EXPECT_TRUE(row(env.db(), stream.arrived[0]).published);
+}
+
+TEST_P(RelayTest, AOneShotDrainAlsoTakesWhatCommittedWhileItRan) {
+  seed_events(env.db(), 3, 1);
+  auto ctx = env.context();
+  StreamingPublisher stream(ctx->publisher(), env.db(), 5);
+
+  const RelayReport report = OutboxRelay(*ctx, stream).drain(in(seconds(60)));
+
+  EXPECT_EQ(report.succeeded, 8);
+  EXPECT_FALSE(report.budget_exhausted);
+  for (const OutboxRow& r : outbox_rows(env.db())) EXPECT_TRUE(r.published) << r.id;
+  EXPECT_EQ(consume_payment_topics(env.bootstrap(), 8).size(), 8u);
+}
+
 // The Node.js relay marked what it published by setting only "publishedAt".
 TEST_P(RelayTest, RowsTheNodeRelayPublishedAreNeverRepublishedAndAreFlaggedPublished) {
   std::map<std::string, std::string> node_rows;  // id -> publishedAt
