@@ -262,7 +262,9 @@ runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END {
 # for the rare answers; the lean one is what nearly every callback costs. Sessions are sampled
 # while the warm-up runs: one that commits several callbacks together may show COMMIT when idle.
 log "tbpay serve: warm-up, and the statement it runs per callback"
-start_tbpay tbpay-warmup.log
+# Committing each callback alone: a group's statement (kApplyPendingGroupSql) takes the values
+# of many callbacks as arrays, and what pgbench runs here is one callback per transaction.
+SERVE_FLAGS="${SERVE_FLAGS:-} --group-size 1" start_tbpay tbpay-warmup.log
 capture_statement() {  # the statement that writes the event, without FOR UPDATE if one is seen
   psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
     WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%'

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -24,20 +26,12 @@ namespace {
 
 constexpr int kPayments = 20000;  // per provider
 
-// Both transition statements: every callback's first attempt, and the one for the rare answers.
-struct PlannedStatement {
-  const char* name;
-  const char* sql;
-};
-void PrintTo(const PlannedStatement& s, std::ostream* os) { *os << s.name; }
-
-class ApplyCallbackPlanTest : public ::testing::TestWithParam<PlannedStatement> {
- protected:
-  void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>();
-    db_->create_core_service_schema();
-    // ZaloPay payments (providerTransactionId yymmdd_<orderCode>) and PayOS ones.
-    db_->exec(R"sql(
+// The core service's schema with kPayments ZaloPay payments (providerTransactionId
+// yymmdd_<orderCode>) and as many PayOS ones, all PENDING, analyzed.
+std::unique_ptr<PgTestDatabase> seeded_database() {
+  auto db = std::make_unique<PgTestDatabase>();
+  db->create_core_service_schema();
+  db->exec(R"sql(
       INSERT INTO payments (id, "orderCode", "amountCents", currency, provider,
                             "providerTransactionId", "idempotencyKey", "redirectUrl", "paymentUrl",
                             status, "updatedAt")
@@ -48,8 +42,22 @@ class ApplyCallbackPlanTest : public ::testing::TestWithParam<PlannedStatement> 
       SELECT 'po-' || g, 'TB-PO-' || g, 150000, 'VND'::"Currency", 'PAYOS', md5('link' || g),
              'idem-po-' || g, 'https://r', 'https://p', 'PENDING'::"PaymentStatus", now()
         FROM generate_series(1, $1::integer) g)sql",
-              {std::to_string(kPayments)});
-    db_->exec("ANALYZE payments");
+           {std::to_string(kPayments)});
+  db->exec("ANALYZE payments");
+  return db;
+}
+
+// Both transition statements: every callback's first attempt, and the one for the rare answers.
+struct PlannedStatement {
+  const char* name;
+  const char* sql;
+};
+void PrintTo(const PlannedStatement& s, std::ostream* os) { *os << s.name; }
+
+class ApplyCallbackPlanTest : public ::testing::TestWithParam<PlannedStatement> {
+ protected:
+  void SetUp() override {
+    db_ = seeded_database();
     db_->exec(std::string("PREPARE plan_apply AS ") + GetParam().sql);
   }
 
@@ -148,6 +156,89 @@ TEST_P(ApplyCallbackPlanTest, ZaloPayCallbacksRunOnTheGenericPlanInsteadOfBeingP
   ASSERT_EQ(plans->size(), 1);
   EXPECT_EQ(plans->integer(0, 1), 0) << "custom plans";
   EXPECT_EQ(plans->integer(0, 0), 8) << "generic plans";
+}
+
+// The group statement: one run for several callbacks, each decided as kApplyPendingSql decides it
+// alone, every scan of payments through an index (the lookup index present), on the generic
+// plan the store's prepared statement runs on.
+TEST(ApplyCallbackGroupPlanTest, EachCallbackOfAGroupIsDecidedInOneStatementThroughTheIndexes) {
+  auto db = seeded_database();
+  ASSERT_TRUE(db->open()->schema().create_lookup_index());
+  db->exec("ANALYZE payments");
+  db->exec(std::string("PREPARE plan_group AS ") + pg::kApplyPendingGroupSql);
+  db->exec("SET plan_cache_mode = force_generic_plan");
+  struct Callback {
+    std::string provider, transaction_id, first_code;
+    std::vector<std::string> codes;
+    std::string amount, outcome;
+  };
+  const std::string link3 = db->scalar("SELECT md5('link' || 3)");
+  const std::string link7 = db->scalar("SELECT md5('link' || 7)");
+  const std::vector<Callback> group{
+      {"ZALOPAY", "251213_TB_ZP_1", "TB_ZP_1", {"TB_ZP_1", "ZP_1"}, "150000", "COMPLETED"},
+      {"ZALOPAY", "251214_TB_ZP_2", "TB_ZP_2", {"TB_ZP_2", "ZP_2"}, "150000", "COMPLETED"},  // by its order code
+      {"PAYOS", link3, "", {}, "150000", "COMPLETED"},
+      {"ZALOPAY", "251213_TB_ZP_4", "TB_ZP_4", {"TB_ZP_4", "ZP_4"}, "1", "COMPLETED"},  // amount mismatch
+      {"ZALOPAY", "251213_TB_ZP_999999", "TB_ZP_999999", {"TB_ZP_999999"}, "150000", "COMPLETED"},  // unknown
+      {"ZALOPAY", "251213_TB_ZP_1", "TB_ZP_1", {"TB_ZP_1", "ZP_1"}, "150000", "COMPLETED"},  // 1 again
+      {"PAYOS", link7, "", {}, "150000", "FAILED"},
+  };
+  std::array<std::vector<std::string>, 13> c;
+  for (std::size_t k = 0; k < group.size(); ++k) {
+    const Callback& cb = group[k];
+    for (auto [i, v] : {std::pair{0, cb.provider}, {1, cb.transaction_id}, {2, cb.first_code},
+                        {3, cb.amount}, {4, cb.outcome}, {5, std::string("t")},
+                        {6, "ref-" + std::to_string(k + 1)},
+                        {7, std::string(cb.outcome == "FAILED" ? "cancelled by the user" : "")},
+                        {8, std::string("2025-12-13 06:00:00")},
+                        {9, "event-" + std::to_string(k + 1)},
+                        {10, "PAYMENT_" + cb.outcome}})
+      c[static_cast<std::size_t>(i)].push_back(v);
+    for (const std::string& code : cb.codes) {
+      c[11].push_back(std::to_string(k + 1));
+      c[12].push_back(code);
+    }
+  }
+  std::string args;
+  for (const auto& column : c) args += (args.empty() ? "'" : ", '") + pg::text_array(column) + "'";
+
+  db->exec("BEGIN");
+  const auto plan = nlohmann::json::parse(
+      db->query("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_group(" + args + ")").at(0).at(0).value())[0]["Plan"];
+  db->exec("ROLLBACK");
+  std::vector<Scan> scans;
+  collect_scans(plan, "payments", scans);
+  ASSERT_FALSE(scans.empty());
+  for (const auto& scan : scans) {
+    EXPECT_NE(scan.node, "Seq Scan") << "the group read the whole payments table";
+    EXPECT_LE(scan.read, 4 * static_cast<long long>(group.size()))
+        << scan.node << " " << scan.index << " read " << scan.read << " rows";
+  }
+
+  // Columns: id, orderCode, amountCents, status, applied, n.
+  const auto rows = db->query("EXECUTE plan_group(" + args + ")");
+  std::map<std::string, std::pair<std::string, std::string>> by_n;  // n -> (id, applied)
+  for (const auto& r : rows) {
+    EXPECT_EQ(*r[3], "PENDING") << "as the statement's snapshot saw it, callback " << *r[5];
+    by_n[*r[5]] = {*r[0], *r[4]};
+  }
+  using Outcome = std::pair<std::string, std::string>;
+  EXPECT_EQ(by_n, (std::map<std::string, Outcome>{{"1", {"zp-1", "1"}},
+                                                   {"2", {"zp-2", "1"}},
+                                                   {"3", {"po-3", "1"}},
+                                                   {"4", {"zp-4", "0"}},
+                                                   {"6", {"zp-1", "0"}},
+                                                   {"7", {"po-7", "1"}}}))
+      << "no row for the unknown payment; the second callback for zp-1 moved nothing";
+  EXPECT_EQ(db->scalar(R"(SELECT string_agg(id || ':' || status, ',' ORDER BY id) FROM payments
+                           WHERE status <> 'PENDING')"),
+            "po-3:COMPLETED,po-7:FAILED,zp-1:COMPLETED,zp-2:COMPLETED");
+  EXPECT_EQ(db->scalar(R"(SELECT string_agg(id || '>' || "aggregateId", ',' ORDER BY id) FROM outbox)"),
+            "event-1>zp-1,event-2>zp-2,event-3>po-3,event-7>po-7");
+  const auto failed = nlohmann::json::parse(db->scalar("SELECT payload::text FROM outbox WHERE id = 'event-7'"));
+  EXPECT_EQ(failed.value("reason", ""), "cancelled by the user");
+  EXPECT_EQ(failed.value("failed_at", ""), "2025-12-13T06:00:00.000Z");
+  EXPECT_EQ(failed.value("provider_reference", ""), "ref-7");
 }
 
 INSTANTIATE_TEST_SUITE_P(

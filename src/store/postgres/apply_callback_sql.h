@@ -169,4 +169,96 @@ SELECT c.id, c."orderCode", c."amountCents", c.status, 0
  WHERE NOT EXISTS (SELECT 1 FROM moved)
 )sql";
 
+// kApplyPendingSql for a group of callbacks in one statement: one plan, one executor run and one
+// round trip for all of them, where a statement each costs PostgreSQL as much again in
+// protocol and executor start-up as the rows' own work. Parameters are arrays, element k (from
+// 1) for callback k:
+//   $1 provider, $2 transaction id, $3 ZaloPay's first order code ('' for PayOS: its branch),
+//   $4 amount, $5 outcome, $6 whether a PENDING payment may move to it, $7 provider reference,
+//   $8 reason, $9 the writer's clock, $10 event id, $11 event type;
+//   $12 and $13 ZaloPay's order codes, flattened: $13[j] is one of callback $12[j]'s
+//   (zalopay_order_codes()).
+// Each callback's candidate and move are kApplyPendingSql's. Two callbacks naming one payment
+// both find its row version; the UPDATE moves that row once (for one of them), and the other
+// gets the snapshot's PENDING row with applied = 0, which sends it to kApplyCallbackSql like
+// any callback a concurrent writer beat. One row per callback whose payment exists: its
+// number n and kApplyPendingSql's columns before it.
+inline constexpr const char* kApplyPendingGroupSql = R"sql(
+WITH input AS (
+    SELECT *
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::"PaymentStatus"[],
+                  $6::boolean[], $7::text[], $8::text[], $9::timestamp(3)[], $10::text[],
+                  $11::text[])
+           WITH ORDINALITY AS i(provider, txn, first_code, amount, outcome, movable, reference,
+                                reason, clock, event_id, event_type, n)
+),
+candidate AS (
+    SELECT i.n, c.version, c.id, c."orderCode", c."amountCents", c.status
+      FROM input i
+     CROSS JOIN LATERAL (
+        SELECT ctid AS version, id, "orderCode", "amountCents", status, 0 AS rank FROM payments
+         WHERE i.first_code = ''
+           AND provider = i.provider AND "providerTransactionId" = i.txn
+        UNION ALL
+        SELECT ctid, id, "orderCode", "amountCents", status,
+               CASE WHEN "providerTransactionId" = i.txn THEN 0 ELSE 1 END FROM payments
+         WHERE i.first_code <> ''
+           AND "orderCode" = ANY (ARRAY(SELECT z.code
+                                          FROM unnest($12::bigint[], $13::text[]) AS z(n, code)
+                                         WHERE z.n = i.n))
+           AND provider = i.provider
+           AND ("providerTransactionId" = i.txn OR "orderCode" = i.first_code)
+        ORDER BY rank
+        LIMIT 1) c
+),
+moved AS (
+    UPDATE payments p
+       SET status = i.outcome,
+           "updatedAt" = GREATEST(i.clock, p."failedAt" + interval '1 millisecond',
+                                  p."cancelledAt" + interval '1 millisecond'),
+           "completedAt" = CASE WHEN i.outcome = 'COMPLETED'
+                                THEN GREATEST(i.clock, p."failedAt" + interval '1 millisecond',
+                                              p."cancelledAt" + interval '1 millisecond')
+                                ELSE p."completedAt" END,
+           "failedAt" = CASE WHEN i.outcome = 'FAILED'
+                             THEN GREATEST(i.clock, p."failedAt" + interval '1 millisecond',
+                                           p."cancelledAt" + interval '1 millisecond')
+                             ELSE p."failedAt" END
+      FROM candidate c JOIN input i ON i.n = c.n
+     WHERE p.ctid = c.version
+       AND p."amountCents" = i.amount
+       AND p.status = 'PENDING'
+       AND i.movable
+    RETURNING i.n, p.id, p."orderCode", p."amountCents", p.currency, p.provider,
+              p."providerTransactionId", p."updatedAt" AS at, i.outcome, i.reference, i.reason,
+              i.event_id, i.event_type
+),
+event AS (
+    INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "createdAt")
+    SELECT m.event_id, m.id, 'Payment', m.event_type,
+           jsonb_build_object('order_code', m."orderCode",
+                              'payment_id', m.id,
+                              'amount_cents', m."amountCents",
+                              'currency', m.currency,
+                              'provider', m.provider,
+                              'transaction_id', m."providerTransactionId")
+           || CASE WHEN m.reference <> '' THEN jsonb_build_object('provider_reference', m.reference)
+                   ELSE '{}'::jsonb END
+           || CASE WHEN m.outcome = 'FAILED'
+                   THEN jsonb_build_object('failed_at', to_char(m.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                           'reason', m.reason)
+                   ELSE jsonb_build_object('completed_at', to_char(m.at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+              END,
+           m.at
+      FROM moved m
+    RETURNING "aggregateId"
+)
+SELECT c.id, c."orderCode", c."amountCents", c.status, (e."aggregateId" IS NOT NULL)::int AS applied,
+       c.n
+  FROM candidate c
+  LEFT JOIN moved m ON m.n = c.n
+  LEFT JOIN event e ON e."aggregateId" = m.id
+ ORDER BY c.n
+)sql";
+
 }  // namespace tbpay::pg

@@ -1,3 +1,4 @@
+#include <array>
 #include <chrono>
 #include <optional>
 #include <span>
@@ -12,6 +13,7 @@ namespace tbpay::pg {
 namespace {
 
 constexpr Statement kApplyPending{"apply_callback_pending", kApplyPendingSql};
+constexpr Statement kApplyPendingGroup{"apply_callback_pending_group", kApplyPendingGroupSql};
 constexpr Statement kApply{"apply_callback", kApplyCallbackSql};
 
 // How long callbacks committed together wait for a row lock: a lock held longer (a long
@@ -86,21 +88,55 @@ Params transition_params(const TransitionRequest& request) {
           std::string(event_type_for(cb.outcome))};
 }
 
+// The group statement's parameters ($1..$13 of kApplyPendingGroupSql) for the callbacks
+// `which` of `requests`, numbered from 1 in that order.
+Params group_params(std::span<const TransitionRequest> requests,
+                    std::span<const std::size_t> which) {
+  constexpr std::size_t kColumns = 13;
+  std::array<std::vector<std::string>, kColumns> c;
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    const TransitionRequest& request = requests[which[k]];
+    const auto& cb = request.callback;
+    const auto codes = cb.provider == Provider::ZaloPay ? zalopay_order_codes(cb.transaction_id)
+                                                        : std::vector<std::string>();
+    c[0].emplace_back(to_string(cb.provider));
+    c[1].push_back(cb.transaction_id);
+    c[2].push_back(codes.empty() ? std::string() : codes.front());
+    c[3].push_back(std::to_string(cb.amount));
+    c[4].emplace_back(to_string(cb.outcome));
+    c[5].emplace_back(can_transition(PaymentStatus::Pending, cb.outcome) ? "t" : "f");
+    c[6].push_back(cb.provider_reference);
+    c[7].push_back(cb.reason);
+    c[8].push_back(to_sql_timestamp(request.at));
+    c[9].push_back(request.event_id);
+    c[10].emplace_back(event_type_for(cb.outcome));
+    for (const std::string& code : codes) {
+      c[11].push_back(std::to_string(k + 1));
+      c[12].push_back(code);
+    }
+  }
+  Params params;
+  params.reserve(kColumns);
+  for (const auto& column : c) params.emplace_back(text_array(column));
+  return params;
+}
+
 // What a statement's row tells (id, orderCode, amountCents, status, applied): the state
 // machine's outcome for the payment as the row shows it, and whether the statement applied it.
-// No row: no such payment.
+// No row (`row` -1): no such payment.
 struct RowOutcome {
   TransitionOutcome outcome;
   bool applied = false;
 };
-Result<RowOutcome> read_row(const Rows& rows, const TransitionRequest& request) {
-  if (rows.size() == 0) return RowOutcome{};  // PaymentNotFound
-  const auto status = parse_payment_status(rows.text(0, 3));
-  if (!status) return internal_error("payment " + rows.text(0, 0) + " has unknown status");
-  return RowOutcome{
-      transition_outcome(rows.text(0, 0), rows.text(0, 1), *status, rows.integer(0, 2), request),
-      rows.integer(0, 4) == 1};
+Result<RowOutcome> read_row(const Rows& rows, int row, const TransitionRequest& request) {
+  if (row < 0) return RowOutcome{};  // PaymentNotFound
+  const auto status = parse_payment_status(rows.text(row, 3));
+  if (!status) return internal_error("payment " + rows.text(row, 0) + " has unknown status");
+  return RowOutcome{transition_outcome(rows.text(row, 0), rows.text(row, 1), *status,
+                                       rows.integer(row, 2), request),
+                    rows.integer(row, 4) == 1};
 }
+int first_row(const Rows& rows) { return rows.size() == 0 ? -1 : 0; }
 
 // The statement decided in SQL; the state machine's own answer for the row it returned must be
 // the same, else a rule changed on one side only.
@@ -114,7 +150,7 @@ Result<TransitionOutcome> checked(RowOutcome row) {
 
 // kApply's answer: the row it locked, every answer decided there.
 Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& request) {
-  auto row = read_row(rows, request);
+  auto row = read_row(rows, first_row(rows), request);
   if (!row) return row.error();
   return checked(std::move(row).value());
 }
@@ -125,9 +161,9 @@ Result<TransitionOutcome> outcome_of(const Rows& rows, const TransitionRequest& 
 // on: FAILED and CANCELLED to COMPLETED): those answers are final. A status that may move but
 // did not (FAILED or CANCELLED for a COMPLETED callback; PENDING changed by a concurrent
 // writer after the snapshot) is for kApply, which locks the row and reads it as committed.
-std::optional<Result<TransitionOutcome>> settled(const Rows& rows,
+std::optional<Result<TransitionOutcome>> settled(const Rows& rows, int row_index,
                                                  const TransitionRequest& request) {
-  auto row = read_row(rows, request);
+  auto row = read_row(rows, row_index, request);
   if (!row) return row.error();
   if (!row->applied && row->outcome.result == TransitionResult::Applied) return std::nullopt;
   return checked(std::move(row).value());
@@ -144,7 +180,7 @@ Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request
   // SELECT ... FOR UPDATE) is waited for at most the URL's lock_timeout, then "retry".
   auto rows = pool_.run_lock_bounded(kApplyPending, params);
   if (!rows) return rows.error();
-  if (auto done = settled(*rows, request)) return std::move(*done);
+  if (auto done = settled(*rows, first_row(*rows), request)) return std::move(*done);
   return apply_locked(request, params);
 }
 
@@ -157,43 +193,66 @@ Result<TransitionOutcome> PgPaymentStore::apply_locked(const TransitionRequest& 
 
 void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, const Applied& done) {
   std::vector<std::size_t> together;  // by index into `requests`
-  std::vector<Params> params;
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (const char* field = unstorable_field(requests[i].callback)) {
+    if (const char* field = unstorable_field(requests[i].callback))
       done(i, unstorable(field));
-      continue;
-    }
-    together.push_back(i);
-    params.push_back(transition_params(requests[i]));
+    else
+      together.push_back(i);
   }
-  std::vector<std::size_t> alone;  // to run by themselves once the others are answered
-  std::vector<std::pair<std::size_t, Params>> locked;  // committed nothing; kApply decides
-  while (together.size() > 1) {
-    auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
+  std::vector<std::size_t> locked;  // committed nothing; kApply decides, once the rest committed
+  std::vector<std::size_t> alone;   // to run by themselves once the others are answered
+  // Callback i's row `row` of `rows` (-1: none) settles it, or leaves it for kApply.
+  const auto conclude = [&](std::size_t i, const Rows& rows, int row) {
+    if (auto out = settled(rows, row, requests[i]))
+      done(i, std::move(*out));
+    else
+      locked.push_back(i);
+  };
+  if (together.size() > 1) {
+    // One statement for the whole group.
+    const Params params = group_params(requests, together);
+    auto group = pool_.run_together(kApplyPendingGroup, std::span(&params, 1), kTogetherLockWait);
     if (!group.error) {
-      for (std::size_t k = 0; k < together.size(); ++k) {
-        if (auto out = settled(group.rows[k], requests[together[k]]))
-          done(together[k], std::move(*out));
-        else
-          locked.emplace_back(together[k], std::move(params[k]));
+      const Rows& rows = group.rows.front();
+      std::vector<int> row_of(together.size(), -1);
+      for (int r = 0; r < rows.size(); ++r) {
+        const auto n = rows.integer(r, 5);
+        if (n >= 1 && n <= static_cast<std::int64_t>(row_of.size()))
+          row_of[static_cast<std::size_t>(n - 1)] = r;
       }
+      for (std::size_t k = 0; k < together.size(); ++k) conclude(together[k], rows, row_of[k]);
       together.clear();
-    } else if (group.rolled_back && group.failed) {
-      // That callback's statement failed (a row lock held too long, a deadlock, a value the
-      // database refused): the others commit again without it, and it runs alone afterwards.
-      const auto failed = static_cast<std::ptrdiff_t>(*group.failed);
-      alone.push_back(together[*group.failed]);
-      together.erase(together.begin() + failed);
-      params.erase(params.begin() + failed);
-    } else {
+    } else if (!group.rolled_back) {
       // No connection, or the connection was lost with the commit's fate unknown: none can be
       // answered but "retry", which then finds the truth (Duplicate if it committed).
       for (std::size_t i : together) done(i, *group.error);
       together.clear();
     }
+    // Else the statement failed and committed nothing (a row lock held too long, a deadlock, a
+    // value the database refused): a statement each, below, finds which callback it was.
+  }
+  std::vector<Params> params;
+  for (std::size_t i : together) params.push_back(transition_params(requests[i]));
+  while (together.size() > 1) {
+    auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
+    if (!group.error) {
+      for (std::size_t k = 0; k < together.size(); ++k)
+        conclude(together[k], group.rows[k], first_row(group.rows[k]));
+      together.clear();
+    } else if (group.rolled_back && group.failed) {
+      // That callback's statement failed: the others commit again without it, and it runs
+      // alone afterwards.
+      const auto failed = static_cast<std::ptrdiff_t>(*group.failed);
+      alone.push_back(together[*group.failed]);
+      together.erase(together.begin() + failed);
+      params.erase(params.begin() + failed);
+    } else {
+      for (std::size_t i : together) done(i, *group.error);
+      together.clear();
+    }
   }
   alone.insert(alone.end(), together.begin(), together.end());
-  for (const auto& [i, p] : locked) done(i, apply_locked(requests[i], p));
+  for (std::size_t i : locked) done(i, apply_locked(requests[i], transition_params(requests[i])));
   for (std::size_t i : alone) done(i, apply(requests[i]));
 }
 
