@@ -241,6 +241,46 @@ TEST(ApplyCallbackGroupPlanTest, EachCallbackOfAGroupIsDecidedInOneStatementThro
   EXPECT_EQ(failed.value("provider_reference", ""), "ref-7");
 }
 
+// Where no lookup index exists, the group's generic plan counts PayOS's sequential scan once
+// per callback of the group: a cost over jit_above_cost, and JIT compiling took 30 to 45 ms of
+// every group (ZaloPay callbacks on the schema as migrated fell to 300 a second). The store's
+// group transactions turn JIT off; EXPLAIN, in the same transaction, shows it did not run.
+TEST(ApplyCallbackGroupPlanTest, AGroupIsNotJitCompiledWhereNoLookupIndexExists) {
+  auto db = seeded_database();
+  // The threshold of a table 75 times larger (300,000 payments per provider), for every new
+  // session of this database: the pool's, and the plain one below.
+  db->exec("ALTER DATABASE \"" + db->name() + "\" SET jit_above_cost = 1500");
+  db->exec("SET jit_above_cost = 1500");
+  pg::Pool pool(db->url(), 1);
+  auto conn = pool.acquire();
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  const std::string args = "'{ZALOPAY}', '{251213_TB_ZP_5}', '{TB_ZP_5}', '{150000}', "
+                           "'{COMPLETED}', '{t}', '{r}', '{\"\"}', '{\"2025-12-13 06:00:00\"}', "
+                           "'{event-5}', '{PAYMENT_COMPLETED}', '{1}', '{TB_ZP_5}'";
+  auto prepared = (*conn)->run(std::string("PREPARE plan_group AS ") + pg::kApplyPendingGroupSql);
+  ASSERT_TRUE(prepared.ok()) << prepared.error().message;
+  // The store's group transaction (run_together), with EXPLAIN in place of the statement.
+  const std::string explain_sql = "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_group(" + args + ")";
+  const pg::Statement explained{"explain_plan_group", explain_sql.c_str()};
+  auto together = (*conn)->run_together(explained, std::vector<pg::Params>{{}},
+                                        std::chrono::seconds(5));
+  ASSERT_FALSE(together.error) << together.error->message;
+  const auto plan = nlohmann::json::parse(together.rows.at(0).text(0, 0))[0];
+  EXPECT_FALSE(plan.contains("JIT")) << plan.value("JIT", nlohmann::json()).dump();
+  EXPECT_EQ(plan["Plan"].value("Actual Rows", 0LL), 1) << "the payment moved";
+
+  // Without the store's settings the same plan is compiled: what the test guards against.
+  db->exec("SET plan_cache_mode = force_generic_plan");
+  db->exec(std::string("PREPARE plan_group AS ") + pg::kApplyPendingGroupSql);
+  db->exec("BEGIN");
+  const auto bare = nlohmann::json::parse(
+      db->query("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE plan_group(" + args + ")").at(0).at(0).value())[0];
+  db->exec("ROLLBACK");
+  EXPECT_TRUE(bare.contains("JIT"))
+      << "without the store's settings this plan is JIT-compiled (pg_jit_available(): "
+      << db->scalar("SELECT pg_jit_available()::text") << ")";
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Statements, ApplyCallbackPlanTest,
     ::testing::Values(PlannedStatement{"apply_callback_pending", pg::kApplyPendingSql},
