@@ -3,6 +3,8 @@
 #include <openssl/ssl.h>
 
 #include <cctype>
+#include <mutex>
+#include <optional>
 #include <type_traits>
 #include <utility>  // Boost 1.74 asio needs std::exchange declared first under C++20
 
@@ -126,17 +128,27 @@ Result<ApiUrl, std::string> parse_api_url(std::string_view url) {
   return out;
 }
 
+// Made on the first https:// request, not with the client: loading the CA bundle takes tens of
+// milliseconds, and every provider has a client from the start (a Lambda cold start paid it
+// twice though a webhook never calls a provider).
 struct ApiClient::Tls {
-  ssl::context context{ssl::context::tls_client};
+  std::once_flag made;
+  std::optional<ssl::context> context;
+
+  ssl::context& get() {
+    std::call_once(made, [this] {
+      context.emplace(ssl::context::tls_client);
+      // OpenSSL's default locations, or the files SSL_CERT_FILE / SSL_CERT_DIR name.
+      context->set_default_verify_paths();
+      context->set_verify_mode(ssl::verify_peer);
+      SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    });
+    return *context;
+  }
 };
 
 ApiClient::ApiClient(std::chrono::milliseconds timeout)
-    : timeout_(timeout), tls_(std::make_unique<Tls>()) {
-  // OpenSSL's default locations, or the files SSL_CERT_FILE / SSL_CERT_DIR name.
-  tls_->context.set_default_verify_paths();
-  tls_->context.set_verify_mode(ssl::verify_peer);
-  SSL_CTX_set_min_proto_version(tls_->context.native_handle(), TLS1_2_VERSION);
-}
+    : timeout_(timeout), tls_(std::make_unique<Tls>()) {}
 
 ApiClient::~ApiClient() = default;
 
@@ -270,7 +282,7 @@ Result<ApiResponse, ApiFailure> ApiClient::send(const ApiUrl& base,
 
   asio::io_context io;
   if (base.tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(io, tls_->context);
+    beast::ssl_stream<beast::tcp_stream> stream(io, tls_->get());
     return Exchange(io, stream, base, req, timeout_).run();
   }
   beast::tcp_stream stream(io);
