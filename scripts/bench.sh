@@ -9,10 +9,11 @@
 #                    [--wide-conns C] [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--no-serve-relay] [--no-statement]
 #                    [--no-micro] [--no-relay] [--no-lambda] [--no-reconcile] [--no-lookup]
-#                    [--keep]
+#                    [--no-node] [--keep]
 # Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
-# tbpay's statement, at C connections; least work and tbpay at the high concurrency), so that
-# a change in the machine's load hits all of them. Defaults: 900000 payments, 3 rounds of 5 s.
+# tbpay's statement, the Node.js design tbpay replaces, at C connections; least work and tbpay at
+# the high concurrency), so that
+# a change in the machine's load hits all of them. Defaults: 1200000 payments, 3 rounds of 5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
-payments=900000    # seeded PENDING payments, split between the runs below
+payments=1200000   # seeded PENDING payments, split between the runs below
 rounds=3           # rounds; each runs every kind once
 duration=5         # seconds per kind and round, the same for pgbench and wrk
 conns=16           # concurrency of both sides
@@ -40,6 +41,7 @@ lookup=1
 keep=0
 serve_relay=1
 statement=1
+node=1             # the Node.js design's rounds (bench/node-design), when node and npm exist
 
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
@@ -62,6 +64,7 @@ while [ $# -gt 0 ]; do
     --no-lambda) lambda=0; shift ;;
     --no-reconcile) reconcile=0; shift ;;
     --no-lookup) lookup=0; shift ;;
+    --no-node) node=0; shift ;;
     --keep) keep=1; shift ;;
     --with-relay) shift ;;  # serve's relay publishing is one of the kinds now (--no-serve-relay)
     -h|--help) usage ;;
@@ -91,9 +94,15 @@ rm -f "$out"/run.txt "$out"/round-*.txt "$out"/pgbench_log_*
 #   tbpay      tbpay serve under wrk, its relay idle
 #   relay      the same while serve's relay publishes what it ingests
 #   statement  pgbench running tbpay's own statement, captured from its session
+#   node       the Node.js webhook design tbpay replaces (bench/node-design/server.js) under wrk
 series=("least-$conns" "tbpay-$conns")
 [ "$serve_relay" = 0 ] || series+=("relay-$conns")
 [ "$statement" = 0 ] || series+=("statement-$conns")
+if [ "$node" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
+  log "node or npm not found: no Node.js design rounds (apt-get install nodejs npm)"
+  node=0
+fi
+[ "$node" = 0 ] || series+=("node-$conns")
 [ "$high_conns" = 0 ] || series+=("least-$high_conns" "tbpay-$high_conns")
 
 # What bench_report reads besides the processes' outputs: KEY=VALUE lines noted as the run goes.
@@ -130,10 +139,13 @@ pgdir=$(mktemp -d /tmp/tbpay-bench-pg.XXXXXX)
 chmod 755 "$pgdir"
 tbpay_pid=""
 cleanup() {
-  if [ -n "$tbpay_pid" ] && kill -0 "$tbpay_pid" 2>/dev/null; then
-    kill -TERM "$tbpay_pid" 2>/dev/null || true
-    wait "$tbpay_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "$tbpay_pid" "${node_pid:-}"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   if [ "$keep" = 1 ]; then
     log "kept PostgreSQL at $dburl ($pgdir); stop: scripts/pg-throwaway.sh stop $pgdir"
   else
@@ -197,7 +209,7 @@ log "signing callbacks"
 sign_range "$warm1_first" "$warm1_last" "$out/callbacks-warm1.tsv"
 sign_range "$warm2_first" "$warm2_last" "$out/callbacks-warm2.tsv"
 for s in "${series[@]}"; do
-  case "$s" in tbpay-*|relay-*) ;; *) continue ;; esac
+  case "$s" in tbpay-*|relay-*|node-*) ;; *) continue ;; esac
   for r in $(seq 1 "$rounds"); do
     sign_range "$(slice_first "$s" "$r")" "$(slice_last "$s" "$r")" "$out/callbacks-$s-$r.tsv"
   done
@@ -227,6 +239,26 @@ stop_tbpay() {
   wait "$tbpay_pid" || rc=$?
   tbpay_pid=""
   [ "$rc" -eq 0 ] || log "tbpay serve exited with $rc on SIGTERM"
+}
+# The Node.js design on the same database, beside tbpay (idle when its rounds are not running):
+# node-postgres installed from npm into the build directory, once.
+start_node() {
+  local dir=$BUILD_DIR/node-design
+  mkdir -p "$dir"
+  cp bench/node-design/package.json bench/node-design/server.js "$dir/"
+  if [ ! -d "$dir/node_modules/pg" ]; then
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error) >"$out/npm.log" 2>&1 ||
+      die "npm install in $dir (see $out/npm.log; --no-node skips the Node.js rounds)"
+  fi
+  node_port=$(free_port)
+  PORT=$node_port node "$dir/server.js" >"$out/node.log" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$node_port/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$node_pid" 2>/dev/null || { cat "$out/node.log" >&2; die "the Node.js design exited"; }
+    sleep 0.1
+  done
+  die "the Node.js design did not answer /healthz"
 }
 run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file (X.txt; wrk's CPU: X.times)
   (wrk -t "$threads" -c "$1" -d "$2s" --latency --timeout 10s -s bench/webhook.lua \
@@ -337,10 +369,16 @@ pgbench_round() {  # $1 series (least-C or statement-C), $2 round
   log "round $r $s: $("$report" --round "$s" "$r" "$out")"
 }
 
-wrk_round() {  # $1 series (tbpay-C, or relay-C: serve's relay publishes as it goes), $2 round
+wrk_round() {  # $1 series (tbpay-C, relay-C: serve's relay publishes as it goes, node-C), $2 round
   local s=$1 r=$2 c=${1##*-} first last w=$out/wrk-$1-$2.txt note=round-$1-$2.txt relaying=0
+  # The server under load: tbpay, or the Node.js design (its CPU is noted as tbpay_ticks_*, the
+  # server's, for bench_report).
+  local port=$port server_pid=$tbpay_pid
   first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
-  case "$s" in relay-*) relaying=1 ;; esac
+  case "$s" in
+    relay-*) relaying=1 ;;
+    node-*) port=$node_port server_pid=$node_pid ;;
+  esac
   settle
   log "round $r $s: wrk -t $threads -c $c -d ${duration}s (payments $first..$last); load $(loadavg)"
   local perf_pid="" stat_pid=""
@@ -358,9 +396,9 @@ wrk_round() {  # $1 series (tbpay-C, or relay-C: serve's relay publishes as it g
   fi
   record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)"
   [ "$relaying" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
-  record "$note" "runq_ns_start=$(runq_ns "$tbpay_pid")" "tbpay_ticks_start=$(cpu_ticks "$tbpay_pid")"
+  record "$note" "runq_ns_start=$(runq_ns "$server_pid")" "tbpay_ticks_start=$(cpu_ticks "$server_pid")"
   run_wrk "$c" "$duration" "$out/callbacks-$s-$r.tsv" "$w"
-  record "$note" "tbpay_ticks_end=$(cpu_ticks "$tbpay_pid")" "runq_ns_end=$(runq_ns "$tbpay_pid")" \
+  record "$note" "tbpay_ticks_end=$(cpu_ticks "$server_pid")" "runq_ns_end=$(runq_ns "$server_pid")" \
     "pg_ticks_end=$(pg_cpu_ticks)"
   [ -z "$perf_pid" ] || wait "$perf_pid" "$stat_pid" || true
   local completed failed events
@@ -382,6 +420,7 @@ wrk_round() {  # $1 series (tbpay-C, or relay-C: serve's relay publishes as it g
 }
 
 record run.txt "load_start=$(loadavg)"
+[ "$node" = 0 ] || start_node
 start_tbpay tbpay.log "$profile"
 run_wrk "$conns" 2 "$out/callbacks-warm2.tsv" "$out/wrk-warm2.txt"
 for r in $(seq 1 "$rounds"); do

@@ -507,8 +507,10 @@ std::string ceiling_cpu(const CeilingSeries& c, long ticks_per_second) {
          std::to_string(c.conns) + " backend starts a round) + pgbench " +
          us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
 }
-std::string tbpay_cpu(const TbpaySeries& t, long ticks_per_second) {
-  return "postgres " + us_per(t.server_ticks, t.ok, ticks_per_second) + " + tbpay " +
+// `server`: the name of the process under wrk (tbpay, or the Node.js design).
+std::string tbpay_cpu(const TbpaySeries& t, long ticks_per_second,
+                      const std::string& server = "tbpay") {
+  return "postgres " + us_per(t.server_ticks, t.ok, ticks_per_second) + " + " + server + " " +
          us_per(t.tbpay_ticks, t.ok, ticks_per_second) + " + wrk " +
          us_per(t.client_ticks, t.ok, ticks_per_second) + " us";
 }
@@ -796,6 +798,25 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     text += row("  per round: tbpay + relay rps", joined(t.rounds), "");
     text += format("%-34s %s\n", ("CPU per callback, +relay (" + c_text + ")").c_str(),
                    tbpay_cpu(t, ticks_per_second).c_str());
+  }
+
+  // The Node.js design tbpay replaces, on the same server, with the same kind of callbacks.
+  for (const auto& name : names) {
+    if (!name.starts_with("node-")) continue;
+    const auto conns = std::to_string(conns_of(name));
+    const auto c_text = "c=" + conns;
+    const auto& t = tbpays.at(name);
+    text += row("Node.js design rps (wrk " + c_text + ")", t.rps,
+                wrk_counts(t) + "bench/node-design, pool of 5");
+    if (has("tbpay-" + conns)) {
+      text += row("ratio tbpay / Node.js (" + c_text + ")",
+                  ratio(tbpays.at("tbpay-" + conns).rps, t.rps, 2), "tbpay's relay idle");
+    }
+    text += row("Node.js design p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
+                "median of rounds, worst " + t.worst_p99 + " ms");
+    text += row("  per round: Node.js design rps", joined(t.rounds), "");
+    text += format("%-34s %s\n", ("CPU per callback, Node.js (" + c_text + ")").c_str(),
+                   tbpay_cpu(t, ticks_per_second, "node").c_str());
   }
 
   // tbpay's own statement run by pgbench: what tbpay's HTTP and application layers add to it.

@@ -315,7 +315,8 @@ TEST(BenchReportSeriesTable, HeaderNamesTheSeries) {
             "(RelWithDebInfo)");
   EXPECT_EQ(line_of(table, "payments "),
             "payments 900000 (seed 20251213); 3 rounds of 5s per kind, each running in turn: "
-            "least-16 tbpay-16 relay-16 statement-16 least-64 tbpay-64; load avg 2.91 4.17 4.28 at "
+            "least-16 tbpay-16 relay-16 statement-16 node-16 least-64 tbpay-64; load avg 2.91 4.17 "
+            "4.28 at "
             "the start, 7.02 5.18 4.63 at the end");
   EXPECT_EQ(line_of(table, "statement: captured"),
             "statement: captured from tbpay's session (no FOR UPDATE); same text as "
@@ -423,10 +424,29 @@ TEST(BenchReportSeriesTable, TbpayWithServesRelayAndTbpaysStatement) {
   // 175 ticks over 32704 transactions.
   EXPECT_EQ(line_of(table, "CPU per callback, statement (c=16)"),
             "CPU per callback, statement (c=16) postgres 12838 (steady) + pgbench 54 us");
-  // Every wrk round of the three wrk series: 62887 + 43275 + 100982.
+  // Every wrk round of the four wrk series: 62887 + 43275 + 100982 + 16438.
   EXPECT_EQ(line_of(table, "successes committed"),
             row("successes committed (SQL check)", "yes",
-                "completed 207144, events 207144 (every wrk round)"));
+                "completed 223582, events 223582 (every wrk round)"));
+}
+
+TEST(BenchReportSeriesTable, TheNodeJsDesignBesideTbpay) {
+  const auto table = summary(series_run(), 100, "2026-11-29T23:14:02Z");
+  // 4411 + 6145 + 5839 successes over 5.025 + 5.004 + 5.049 s.
+  EXPECT_EQ(line_of(table, "Node.js design rps (wrk c=16)"),
+            row("Node.js design rps (wrk c=16)", "1087.3",
+                "16395 ok, 0 failed, 0 socket errors; bench/node-design, pool of 5"));
+  // tbpay-16's 4132.8 over it.
+  EXPECT_EQ(line_of(table, "ratio tbpay / Node.js (c=16)"),
+            row("ratio tbpay / Node.js (c=16)", "3.80", "tbpay's relay idle"));
+  EXPECT_EQ(line_of(table, "Node.js design p50 / p99 (c=16)"),
+            row("Node.js design p50 / p99 (c=16)", "14.135 / 74.753 ms",
+                "median of rounds, worst 99.071 ms"));
+  EXPECT_EQ(line_of(table, "  per round: Node.js design rps"),
+            row("  per round: Node.js design rps", "878 1228 1156", ""));
+  // The server's ticks 411 + 343 + 354, PostgreSQL's 446 + 468 + 607, wrk's 2.495 s.
+  EXPECT_EQ(line_of(table, "CPU per callback, Node.js (c=16)"),
+            "CPU per callback, Node.js (c=16)   postgres 928 + node 676 + wrk 152 us");
 }
 
 TEST(BenchReportSeriesTable, LambdaDatabasePartAndShare) {
