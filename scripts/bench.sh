@@ -226,12 +226,15 @@ start_tbpay() {  # $1: log name, $2: profile (callgrind runs it under valgrind)
   [ "${2:-}" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
   LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve ${SERVE_FLAGS:-} >"$out/$1" 2>&1 &
   tbpay_pid=$!
+  await_healthz "$port" "$tbpay_pid" "$out/$1" "tbpay serve"
+}
+await_healthz() {  # $1 port, $2 pid, $3 its log, $4 its name: up to 30 s for GET /healthz
   for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$tbpay_pid" 2>/dev/null || { cat "$out/$1" >&2; die "tbpay serve exited"; }
+    curl -fs "http://127.0.0.1:$1/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "$4 exited"; }
     sleep 0.1
   done
-  die "tbpay serve did not answer /healthz"
+  die "$4 did not answer /healthz"
 }
 stop_tbpay() {
   kill -TERM "$tbpay_pid"
@@ -253,12 +256,7 @@ start_node() {
   node_port=$(free_port)
   PORT=$node_port node "$dir/server.js" >"$out/node.log" 2>&1 &
   node_pid=$!
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$node_port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$node_pid" 2>/dev/null || { cat "$out/node.log" >&2; die "the Node.js design exited"; }
-    sleep 0.1
-  done
-  die "the Node.js design did not answer /healthz"
+  await_healthz "$node_port" "$node_pid" "$out/node.log" "the Node.js design"
 }
 run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file (X.txt; wrk's CPU: X.times)
   (wrk -t "$threads" -c "$1" -d "$2s" --latency --timeout 10s -s bench/webhook.lua \
