@@ -83,6 +83,7 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
   std::string kept;  // the arguments libpq is given, as they were written
   std::string url_options, schema, sslmode;
   bool strict = false;
+  bool lock_given = false;
   std::string_view query(url);
   query.remove_prefix(question + 1);
   while (!query.empty()) {
@@ -116,6 +117,7 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
       auto n = argument_number(key, *value, 1);
       if (!n) return n.error();
       s.lock_timeout = std::chrono::seconds(*n);
+      lock_given = true;
     } else if (key == "pgbouncer") {
       auto on = flag(key, *value);
       if (!on) return on.error();
@@ -148,6 +150,19 @@ Result<ConnectionSettings> parse_database_url(const std::string& url,
     }
   }
 
+  // The default wait for a row lock stays inside a short socket_timeout (a Prisma URL may carry
+  // one); one given in the URL that does not is refused.
+  if (!lock_given && s.lock_timeout >= s.answer_timeout) s.lock_timeout = s.answer_timeout / 2;
+  if (s.lock_timeout >= s.answer_timeout) {
+    const auto seconds = [](std::chrono::milliseconds d) {
+      return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+    };
+    return Error{ErrorKind::Invalid,
+                 "DATABASE_URL: lock_timeout (" + seconds(s.lock_timeout) +
+                     ") must be shorter than socket_timeout (" + seconds(s.answer_timeout) +
+                     "): a callback still waiting for a payment's row lock would be cut off as "
+                     "if the server were gone, and its connection dropped"};
+  }
   s.url = url.substr(0, question) + (kept.empty() ? "" : "?" + kept);
   if (strict && sslmode == "require") s.sslmode = "verify-full";
   // PgBouncer refuses startup options it does not know ("unsupported startup parameter:

@@ -9,7 +9,9 @@
 //   pool_timeout           seconds to wait for a free pooled connection (0: no limit)
 //   socket_timeout         seconds to wait for the server's answer to one exchange
 //   lock_timeout           (tbpay's own) seconds a callback waits for its payment's row lock
-//                          (another session holding it) before it is answered "retry"
+//                          (another session holding it) before it is answered "retry";
+//                          shorter than socket_timeout, else refused (by default 5 s, or
+//                          half a shorter socket_timeout)
 //   pgbouncer=true,        no named prepared statements (a transaction-mode pooler such as
 //   statement_cache_size=0 PgBouncer hands each transaction to another server session)
 //   sslcert                Prisma's meaning: the server's CA certificate (libpq's sslrootcert)

@@ -63,6 +63,21 @@ TEST(DatabaseUrl, LockTimeoutBoundsTheWaitForAPaymentsRowAndIsNotPassedToLibpq) 
   EXPECT_NE(error_of("postgresql://u@h/db?lock_timeout=0").find("lock_timeout"), std::string::npos);
 }
 
+// A statement waiting for a row lock as long as the wait for any answer would be cut off as if
+// the server were gone: refused, naming both.
+TEST(DatabaseUrl, ALockTimeoutNotShorterThanTheSocketTimeoutIsRefused) {
+  const auto equal = error_of("postgresql://u@h/db?lock_timeout=30");
+  EXPECT_NE(equal.find("lock_timeout (30 s) must be shorter than socket_timeout (30 s)"),
+            std::string::npos)
+      << equal;
+  EXPECT_NE(error_of("postgresql://u@h/db?socket_timeout=5&lock_timeout=10").find("socket_timeout"),
+            std::string::npos);
+  EXPECT_EQ(parsed("postgresql://u@h/db?lock_timeout=40&socket_timeout=60").lock_timeout, 40s);
+  // Not given: the default 5 s becomes half a shorter socket_timeout, so that such a URL works.
+  EXPECT_EQ(parsed("postgresql://u@h/db?socket_timeout=4").lock_timeout, 2s);
+  EXPECT_EQ(parsed("postgresql://u@h/db?socket_timeout=10").lock_timeout, 5s);
+}
+
 TEST(DatabaseUrl, OnlyPrismasArgumentsLeaveAndTheOthersKeepTheirSpelling) {
   const auto s = parsed(
       "postgresql://u@h/db?host=%2Fvar%2Frun%2Fpostgresql&schema=public&connect_timeout=3"

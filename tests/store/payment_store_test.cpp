@@ -678,7 +678,8 @@ TEST(GroupCommit, ACallbackWaitingForARowLockHoldsUpNoneOfItsGroup) {
   // lock is held only if the group does not wait for it.
   Config config;
   config.database_url =
-      db.url() + (db.url().find('?') == std::string::npos ? "?" : "&") + "lock_timeout=120";
+      db.url() + (db.url().find('?') == std::string::npos ? "?" : "&") +
+      "lock_timeout=120&socket_timeout=300";
   auto store = open_database(config);
   constexpr std::size_t kGroup = 5;
   std::vector<TransitionRequest> requests;
