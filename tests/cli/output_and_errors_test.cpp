@@ -166,7 +166,13 @@ class CliOnEngines : public ::testing::TestWithParam<Engine> {
   std::unique_ptr<TestDatabase> db_;
 };
 
+// PostgreSQL: a database without the tables. SQLite: no database file yet, and none is made by
+// any command but `tbpay migrate`; then an empty file, as another tool may leave one.
 TEST_P(CliOnEngines, ADatabaseWithoutTablesSaysToRunMigrate) {
+  const auto* lite = dynamic_cast<SqliteTestDatabase*>(db_.get());
+  const std::string says = lite ? "no SQLite database at " + lite->path() +
+                                      ": create it with `tbpay migrate`"
+                                : "create them with `tbpay migrate`";
   for (const std::string command :
        {"outbox stats", "outbox dead", "outbox requeue --all-dead", "relay", "cleanup",
         "payments show TB-1", "payments create --provider payos --order-code TB-1 --amount 2000"}) {
@@ -174,8 +180,16 @@ TEST_P(CliOnEngines, ADatabaseWithoutTablesSaysToRunMigrate) {
 
     EXPECT_EQ(run.exit, 1) << command;
     EXPECT_TRUE(run.out.empty()) << command << ": " << run.out;
-    EXPECT_TRUE(has(run.err, "create them with `tbpay migrate`")) << command << ": " << run.err;
+    EXPECT_TRUE(has(run.err, says)) << command << ": " << run.err;
+    if (lite) {
+      EXPECT_FALSE(std::filesystem::exists(lite->path())) << command << " made the file";
+    }
   }
+  if (!lite) return;
+  db_->exec("SELECT 1");  // opening it makes an empty database file
+  auto stats = run("outbox stats");
+  EXPECT_EQ(stats.exit, 1);
+  EXPECT_TRUE(has(stats.err, "create them with `tbpay migrate`")) << stats.err;
 }
 
 TEST_P(CliOnEngines, RequeueOfAnUnknownIdFailsNamingItAndRequeuesNothing) {

@@ -132,11 +132,17 @@ Result<Pool::Lease> Pool::acquire() {
   }
   const std::filesystem::path file(path_);
   std::error_code ignored;
-  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ignored);
+  const bool create = may_create_;
+  if (!create && !std::filesystem::exists(file, ignored))
+    return Error{ErrorKind::Unavailable, "no SQLite database at " + path_ +
+                                             ": create it with `tbpay migrate` (or set "
+                                             "DATABASE_URL to the one to use)"};
+  if (create && file.has_parent_path())
+    std::filesystem::create_directories(file.parent_path(), ignored);
   sqlite3* raw = nullptr;
-  const int rc =
-      sqlite3_open_v2(path_.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(
+      path_.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) return error_from(raw, rc, "open " + path_);
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);

@@ -2,6 +2,7 @@
 // SQLite connections (one per thread at a time, from a small pool) and prepared queries.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -89,11 +90,15 @@ class Pool {
     DbPtr db_;
   };
 
+  // A missing file is an error (nothing is created) until may_create(): only `tbpay migrate`
+  // makes the database, so that a command that reads leaves no empty file behind.
   Result<Lease> acquire();
+  void may_create() { may_create_ = true; }
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
+  std::atomic<bool> may_create_{false};
   std::mutex mutex_;
   std::vector<DbPtr> idle_;
 };

@@ -83,6 +83,7 @@ CREATE INDEX IF NOT EXISTS "payments_provider_providerTransactionId_idx"
 }  // namespace
 
 Result<MigrateReport> LiteSchemaStore::migrate() {
+  pool_.may_create();
   auto db = pool_.acquire();
   if (!db) return db.error();
   auto tx = Transaction::begin(db->get());
