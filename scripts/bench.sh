@@ -98,9 +98,19 @@ rm -f "$out"/run.txt "$out"/round-*.txt "$out"/pgbench_log_*
 series=("least-$conns" "tbpay-$conns")
 [ "$serve_relay" = 0 ] || series+=("relay-$conns")
 [ "$statement" = 0 ] || series+=("statement-$conns")
+# node-postgres from npm into the build directory, once; without it the run goes on without
+# the Node.js design's rounds.
+node_dir=$BUILD_DIR/node-design
 if [ "$node" = 1 ] && ! { command -v node && command -v npm; } >/dev/null; then
   log "node or npm not found: no Node.js design rounds (apt-get install nodejs npm)"
   node=0
+elif [ "$node" = 1 ] && [ ! -d "$node_dir/node_modules/pg" ]; then
+  mkdir -p "$node_dir"
+  cp bench/node-design/package.json "$node_dir/"
+  if ! (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error) >"$out/npm.log" 2>&1; then
+    log "npm install in $node_dir failed (see $out/npm.log): no Node.js design rounds"
+    node=0
+  fi
 fi
 [ "$node" = 0 ] || series+=("node-$conns")
 [ "$high_conns" = 0 ] || series+=("least-$high_conns" "tbpay-$high_conns")
@@ -243,18 +253,11 @@ stop_tbpay() {
   tbpay_pid=""
   [ "$rc" -eq 0 ] || log "tbpay serve exited with $rc on SIGTERM"
 }
-# The Node.js design on the same database, beside tbpay (idle when its rounds are not running):
-# node-postgres installed from npm into the build directory, once.
+# The Node.js design on the same database, beside tbpay (idle when its rounds are not running).
 start_node() {
-  local dir=$BUILD_DIR/node-design
-  mkdir -p "$dir"
-  cp bench/node-design/package.json bench/node-design/server.js "$dir/"
-  if [ ! -d "$dir/node_modules/pg" ]; then
-    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error) >"$out/npm.log" 2>&1 ||
-      die "npm install in $dir (see $out/npm.log; --no-node skips the Node.js rounds)"
-  fi
+  cp bench/node-design/server.js "$node_dir/"
   node_port=$(free_port)
-  PORT=$node_port node "$dir/server.js" >"$out/node.log" 2>&1 &
+  PORT=$node_port node "$node_dir/server.js" >"$out/node.log" 2>&1 &
   node_pid=$!
   await_healthz "$node_port" "$node_pid" "$out/node.log" "the Node.js design"
 }
