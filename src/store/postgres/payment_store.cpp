@@ -173,7 +173,11 @@ std::optional<Result<TransitionOutcome>> settled(const Rows& rows, int row_index
 
 Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
   if (const char* field = unstorable_field(request.callback)) return unstorable(field);
-  const Params params = transition_params(request);
+  return apply_alone(request, transition_params(request));
+}
+
+Result<TransitionOutcome> PgPaymentStore::apply_alone(const TransitionRequest& request,
+                                                      const Params& params) {
   // Not retried on a broken connection: the statement may have committed. The provider
   // retries on "unavailable" and then gets Duplicate, which is the truth.
   // A row lock held elsewhere (a long transaction of the core service, an operator's
@@ -201,6 +205,12 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
   }
   std::vector<std::size_t> locked;  // committed nothing; kApply decides, once the rest committed
   std::vector<std::size_t> alone;   // to run by themselves once the others are answered
+  // Each callback's $1..$11, built when a statement of its own first needs them, once.
+  std::vector<Params> own(requests.size());
+  const auto params_of = [&](std::size_t i) -> const Params& {
+    if (own[i].empty()) own[i] = transition_params(requests[i]);
+    return own[i];
+  };
   // Callback i's row `row` of `rows` (-1: none) settles it, or leaves it for kApply.
   const auto conclude = [&](std::size_t i, const Rows& rows, int row) {
     if (auto out = settled(rows, row, requests[i]))
@@ -232,7 +242,8 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     // value the database refused): a statement each, below, finds which callback it was.
   }
   std::vector<Params> params;
-  for (std::size_t i : together) params.push_back(transition_params(requests[i]));
+  if (together.size() > 1)
+    for (std::size_t i : together) params.push_back(params_of(i));
   while (together.size() > 1) {
     auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
     if (!group.error) {
@@ -252,8 +263,8 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     }
   }
   alone.insert(alone.end(), together.begin(), together.end());
-  for (std::size_t i : locked) done(i, apply_locked(requests[i], transition_params(requests[i])));
-  for (std::size_t i : alone) done(i, apply(requests[i]));
+  for (std::size_t i : locked) done(i, apply_locked(requests[i], params_of(i)));
+  for (std::size_t i : alone) done(i, apply_alone(requests[i], params_of(i)));
 }
 
 Result<Payment> PgPaymentStore::create(const NewPayment& n) {
