@@ -76,9 +76,8 @@ cat >"$work/db_part.sh" <<'SH'
 set -euo pipefail
 cd "$DB_WORK"
 if [ "$1" = 1 ]; then
-  psql -At "$DB_URL" -c "SELECT query FROM pg_stat_activity WHERE datname = current_database()
-    AND pid <> pg_backend_pid() AND query LIKE '%INSERT INTO outbox%'
-    ORDER BY query LIKE '%FOR UPDATE%' LIMIT 1" >captured.sql
+  . "$DB_HERE/scripts/lib/session-statement.sh"
+  session_statement "$DB_URL" "datname = current_database() AND pid <> pg_backend_pid()" >captured.sql
   if [ -s captured.sql ]; then
     echo "the statement read from the function's session" >statement.txt
   else

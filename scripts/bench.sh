@@ -18,6 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
 . scripts/lib/local-servers.sh  # free_port
+# shellcheck source=lib/session-statement.sh
+. scripts/lib/session-statement.sh
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
@@ -293,16 +295,12 @@ runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END {
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
 # tbpay runs a lean statement for a callback's first attempt (no FOR UPDATE) and a fuller one
 # for the rare answers; the lean one is what nearly every callback costs. Sessions are sampled
-# while the warm-up runs: one that commits several callbacks together may show COMMIT when idle.
+# while the warm-up runs: an idle one shows the last statement it ran.
 log "tbpay serve: warm-up, and the statement it runs per callback"
 # Committing each callback alone: a group's statement (kApplyPendingGroupSql) takes the values
 # of many callbacks as arrays, and what pgbench runs here is one callback per transaction.
 SERVE_FLAGS="${SERVE_FLAGS:-} --group-size 1" start_tbpay tbpay-warmup.log
-capture_statement() {  # the statement that writes the event, without FOR UPDATE if one is seen
-  psql -At "$dburl" -c "SELECT query FROM pg_stat_activity
-    WHERE application_name = 'tbpay' AND query LIKE '%INSERT INTO outbox%'
-    ORDER BY query LIKE '%FOR UPDATE%' LIMIT 1"
-}
+capture_statement() { session_statement "$dburl" "application_name = 'tbpay'"; }
 run_wrk "$conns" 3 "$out/callbacks-warm1.tsv" "$out/wrk-warm1.txt" &
 warm_job=$!
 : >"$out/apply-captured.sql"
