@@ -16,7 +16,9 @@ namespace tbpay::pg {
 //  firsts      the earliest pending event of each payment in the window;
 //  candidates  the oldest 2 x limit of those, less the excluded ids (an excluded first event
 //              still holds back its payment's later events);
-//  then those rows are locked, skipping rows another relay holds. A payment whose first
+//  then those rows are locked, skipping rows another relay holds. Each row's address is
+//  returned with it (the last column): a locked row stays where it is until the claim's
+//  transaction ends, so the claim marks it published by that address. A payment whose first
 //  event is held elsewhere (or excluded, or published meanwhile) contributes nothing: its
 //  later events are never taken while an earlier one is in flight. The pending test is
 //  repeated on the locked row: with READ COMMITTED, PostgreSQL re-evaluates it on the
@@ -30,8 +32,11 @@ namespace tbpay::pg {
 // So every step is an ordered index scan bounded by the window:
 //  - the cut walks the ("published", "createdAt") index in order and stops after $2 rows;
 //  - firsts reads that index for createdAt <= cut;
-//  - the locking scan tests kPendingRowByKey (`published IS NOT TRUE`), which that index
-//    cannot serve, so the rows are fetched by primary key from the id array;
+//  - the locking scan fetches the candidates by the address (ctid) firsts read them at, half
+//    the buffers of a primary-key lookup each, and tests kPendingRowByKey
+//    (`published IS NOT TRUE`), which that index cannot serve. A row updated since (another
+//    relay published it, or counted a failed try) is re-checked as that update left it:
+//    PostgreSQL follows it to its latest version before locking, as for any locking scan;
 // and kClaimBegin opens the claim's transaction turning off the two plans that read everything
 // and sort or filter afterwards (SET LOCAL: that transaction only). 5 ms a claim of 500 at any
 // backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
@@ -50,29 +55,30 @@ WITH cut AS (
              LIMIT $2::integer) oldest
 ),
 firsts AS (
-    SELECT DISTINCT ON ("aggregateId") id, "createdAt"
+    SELECT DISTINCT ON ("aggregateId") id, ctid, "createdAt"
       FROM outbox
      WHERE )sql" + kPendingRow + R"sql(
        AND "createdAt" >= $5::timestamp(3) AND "createdAt" <= (SELECT at FROM cut)
      ORDER BY "aggregateId", "createdAt", id
 ),
 candidates AS (
-    SELECT id
+    SELECT ctid
       FROM firsts
      WHERE id <> ALL ($3::text[])
      ORDER BY "createdAt", id
      LIMIT 2 * $4::integer
 )
 SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
-       o."publishedAt", o."createdAt", o."retryCount", o."lastError"
+       o."publishedAt", o."createdAt", o."retryCount", o."lastError", o.ctid
   FROM outbox o
- WHERE o.id = ANY (ARRAY(SELECT id FROM candidates))
+ WHERE o.ctid = ANY (ARRAY(SELECT ctid FROM candidates))
    AND )sql" + kPendingRowByKey + R"sql(
  ORDER BY o."createdAt", o.id
  LIMIT $4::integer
    FOR UPDATE OF o SKIP LOCKED
 )sql";
 inline constexpr const char* kClaimSql = kClaimText.c_str();
+inline constexpr int kClaimAddressColumn = 10;  // o.ctid, after event_from()'s columns
 // clang-format on
 
 }  // namespace tbpay::pg

@@ -1,5 +1,5 @@
 #include <algorithm>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "store/last_error.h"
 #include "store/postgres/outbox_claim_sql.h"
@@ -11,12 +11,14 @@ namespace {
 
 constexpr Statement kClaim{"outbox_claim", kClaimSql};
 
-// A whole batch's outcome in one statement (sent with its COMMIT: one round trip).
+// A whole batch's outcome in one statement (sent with its COMMIT: one round trip). The
+// delivered rows are found by the addresses the claim locked them at ($1): they cannot move
+// while the claim's transaction holds them.
 constexpr Statement kFinish{"outbox_finish", R"sql(
 WITH delivered AS (
     UPDATE outbox
        SET published = true, "publishedAt" = $2::timestamp(3)
-     WHERE id = ANY ($1::text[])
+     WHERE ctid = ANY ($1::tid[])
     RETURNING id
 ),
 failed AS (
@@ -103,8 +105,13 @@ constexpr Statement kRequeue{"outbox_requeue", kRequeueSql.c_str()};
 
 class PgClaim final : public OutboxClaim {
  public:
-  PgClaim(std::optional<Pool::Lease> lease, std::vector<OutboxEvent> events, int max_retries)
-      : lease_(std::move(lease)), events_(std::move(events)), max_retries_(max_retries) {}
+  // addresses[i]: where events[i]'s row is locked (its ctid).
+  PgClaim(std::optional<Pool::Lease> lease, std::vector<OutboxEvent> events,
+          std::vector<std::string> addresses, int max_retries)
+      : lease_(std::move(lease)),
+        events_(std::move(events)),
+        addresses_(std::move(addresses)),
+        max_retries_(max_retries) {}
 
   ~PgClaim() override {
     // Released unchanged: the rollback frees the row locks for the next relay.
@@ -119,13 +126,14 @@ class PgClaim final : public OutboxClaim {
       finished_ = true;
       return Ok{};
     }
-    std::unordered_set<std::string_view> claimed;
-    for (const auto& e : events_) claimed.insert(e.id);
+    std::unordered_map<std::string_view, const std::string*> claimed;  // id -> address
+    for (std::size_t i = 0; i < events_.size(); ++i) claimed.emplace(events_[i].id, &addresses_[i]);
     std::vector<std::string> delivered, failed, errors, dead;
     for (const auto& o : outcomes) {
-      if (!claimed.contains(o.event_id)) continue;  // only rows this claim holds
+      const auto held = claimed.find(o.event_id);
+      if (held == claimed.end()) continue;  // only rows this claim holds
       if (o.delivered && !o.dead) {
-        delivered.push_back(o.event_id);
+        delivered.push_back(*held->second);
       } else {
         failed.push_back(o.event_id);
         errors.push_back(last_error_text(o.error));
@@ -144,6 +152,7 @@ class PgClaim final : public OutboxClaim {
  private:
   std::optional<Pool::Lease> lease_;
   std::vector<OutboxEvent> events_;
+  std::vector<std::string> addresses_;
   int max_retries_;
   bool finished_ = false;
 };
@@ -174,6 +183,9 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
   if (!rows) return rows.error();  // the lease drops the connection mid-transaction
   auto events = events_of(*rows);
   if (!events) return events.error();
+  std::vector<std::string> addresses;
+  addresses.reserve(events->size());
+  for (int i = 0; i < rows->size(); ++i) addresses.push_back(rows->text(i, kClaimAddressColumn));
   std::optional<Pool::Lease> held;
   if (events->empty()) {
     if (auto done = conn->run("COMMIT"); !done) return done.error();
@@ -181,7 +193,8 @@ Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptio
     held.emplace(std::move(lease).value());
   }
   return std::unique_ptr<OutboxClaim>(
-      std::make_unique<PgClaim>(std::move(held), std::move(events).value(), options.max_retries));
+      std::make_unique<PgClaim>(std::move(held), std::move(events).value(), std::move(addresses),
+                                options.max_retries));
 }
 
 Result<std::size_t> PgOutboxStore::normalize_published(std::size_t chunk) {
