@@ -95,6 +95,21 @@ class OutboxClaimPlanTest : public ::testing::Test {
   std::unique_ptr<PgTestDatabase> db_;
 };
 
+// The candidates the index walk found are fetched and locked where that walk read them (a TID
+// scan), not looked up again one by one through the primary key: half the buffers per event.
+TEST_F(OutboxClaimPlanTest, TheClaimLocksItsCandidatesByTheirAddressNotThroughThePrimaryKey) {
+  add_pending_burst(kPending);
+  for (const auto& [scans, claimed] : explain_claims(6)) {
+    EXPECT_EQ(claimed, kLimit);
+    int by_address = 0;
+    for (const auto& scan : scans) {
+      EXPECT_NE(scan.index, "outbox_pkey") << scan.node;
+      if (scan.node == "Tid Scan") ++by_address;
+    }
+    EXPECT_EQ(by_address, 1);
+  }
+}
+
 TEST_F(OutboxClaimPlanTest, AStatisticsBlindBurstOfOneEventPerPaymentIsClaimedFromABoundedWindow) {
   expect_bounded(kPending);
 }

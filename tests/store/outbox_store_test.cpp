@@ -131,6 +131,30 @@ TEST_P(OutboxStoreTest, FinishMarksPublishedFailedAndDead) {
   EXPECT_EQ(ids_of(next->events()), (std::vector<std::string>{b[0], a[1]}));
 }
 
+// A failed try rewrote the row (on PostgreSQL a new row version, somewhere else in the table):
+// the later claim and its finish still mark that event, and only it.
+TEST_P(OutboxStoreTest, AnEventDeliveredAfterAFailedTryIsMarkedPublishedAndNothingElse) {
+  const auto a = payment_with_events("TB-A", {1});
+  const auto b = payment_with_events("TB-B", {2});
+  auto first = claim();
+  ASSERT_EQ(ids_of(first->events()), (std::vector<std::string>{a[0], b[0]}));
+  ASSERT_TRUE(first->finish(
+      std::vector<DeliveryOutcome>{{a[0], false, "broker down", false},
+                                   {b[0], false, "broker down", false}},
+      kT0 + minutes(5)));
+
+  auto second = claim(1);
+  ASSERT_EQ(ids_of(second->events()), std::vector<std::string>{a[0]});
+  ASSERT_TRUE(second->finish(std::vector<DeliveryOutcome>{{a[0], true, "", false}},
+                             kT0 + minutes(6)));
+
+  EXPECT_TRUE(is_true(event_row(a[0])[0]));
+  EXPECT_EQ(parse_timestamp(event_row(a[0])[1].value_or("")), kT0 + minutes(6));
+  EXPECT_FALSE(is_true(event_row(b[0])[0]));
+  EXPECT_EQ(event_row(b[0])[2], "1");
+  EXPECT_EQ(db_->count("SELECT count(*) FROM outbox WHERE published"), 1);
+}
+
 TEST_P(OutboxStoreTest, LastErrorIsCutTo500CharactersOfValidText) {
   const auto a = payment_with_events("TB-A", {1});
   std::string error("bad \xff\x00 byte", 11);

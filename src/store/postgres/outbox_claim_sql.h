@@ -38,8 +38,8 @@ namespace tbpay::pg {
 //    relay published it, or counted a failed try) is re-checked as that update left it:
 //    PostgreSQL follows it to its latest version before locking, as for any locking scan;
 // and kClaimBegin opens the claim's transaction turning off the two plans that read everything
-// and sort or filter afterwards (SET LOCAL: that transaction only). 5 ms a claim of 500 at any
-// backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
+// and sort or filter afterwards (SET LOCAL: that transaction only). About 4 ms a claim of 500 at
+// any backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
 inline constexpr const char* kClaimBegin =
     "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
