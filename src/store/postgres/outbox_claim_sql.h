@@ -33,7 +33,7 @@ namespace tbpay::pg {
 //  - the cut walks the ("published", "createdAt") index in order and stops after $2 rows;
 //  - firsts reads that index for createdAt <= cut;
 //  - the locking scan fetches the candidates by the address (ctid) firsts read them at, half
-//    the buffers of a primary-key lookup each, and tests kPendingRowByKey
+//    the buffers of a primary-key lookup each, and tests kPendingRowByAddress
 //    (`published IS NOT TRUE`), which that index cannot serve. A row updated since (another
 //    relay published it, or counted a failed try) is re-checked as that update left it:
 //    PostgreSQL follows it to its latest version before locking, as for any locking scan;
@@ -72,7 +72,7 @@ SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text,
        o."publishedAt", o."createdAt", o."retryCount", o."lastError", o.ctid
   FROM outbox o
  WHERE o.ctid = ANY (ARRAY(SELECT ctid FROM candidates))
-   AND )sql" + kPendingRowByKey + R"sql(
+   AND )sql" + kPendingRowByAddress + R"sql(
  ORDER BY o."createdAt", o.id
  LIMIT $4::integer
    FOR UPDATE OF o SKIP LOCKED

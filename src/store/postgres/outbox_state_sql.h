@@ -14,8 +14,8 @@ inline constexpr SqlText kDeadRow =
 inline constexpr SqlText kPublishedRow = R"((published OR "publishedAt" IS NOT NULL))";
 
 // kPendingRow with its flag tested in a form that index cannot serve (the column is NOT NULL,
-// so the two agree): the claim's locking scan then fetches its rows by primary key.
-inline constexpr SqlText kPendingRowByKey =
+// so the two agree): the claim's locking scan then fetches its rows by their addresses.
+inline constexpr SqlText kPendingRowByAddress =
     R"(published IS NOT TRUE AND "publishedAt" IS NULL AND "retryCount" < $1::integer)";
 
 }  // namespace tbpay::pg
