@@ -34,9 +34,10 @@ namespace tbpay::pg {
 //  - firsts reads that index for createdAt <= cut;
 //  - the locking scan fetches the candidates by the address (ctid) firsts read them at, half
 //    the buffers of a primary-key lookup each, and tests kPendingRowByAddress
-//    (`published IS NOT TRUE`), which that index cannot serve. A row updated since (another
-//    relay published it, or counted a failed try) is re-checked as that update left it:
-//    PostgreSQL follows it to its latest version before locking, as for any locking scan;
+//    (`published IS NOT TRUE`), which that index cannot serve. A row another relay updated
+//    after this statement's snapshot (published it, or counted a failed try) has its new
+//    version at another address: PostgreSQL's re-check of a locked row's address drops it,
+//    and it is left for a later claim, as a row another relay holds is;
 // and kClaimBegin opens the claim's transaction turning off the two plans that read everything
 // and sort or filter afterwards (SET LOCAL: that transaction only). About 4 ms a claim of 500 at
 // any backlog; tests/store/outbox_claim_plan_test.cpp asks PostgreSQL for the plan.
