@@ -149,15 +149,33 @@ record run.txt "cores=$(nproc)" "kernel=$(uname -r)" "build_dir=$BUILD_DIR" \
 # --- PostgreSQL --------------------------------------------------------------------------
 pgdir=$(mktemp -d /tmp/tbpay-bench-pg.XXXXXX)
 chmod 755 "$pgdir"
+# The servers' output (tbpay's line per callback, the Node.js design's) is written to memory while
+# the rounds run and moved into $out at the end: in production the database does not share a
+# disk with them, and here a log file on PostgreSQL's disk added stalls of tens of milliseconds
+# to the rounds (bench/FINDINGS.md). $out/NAME links to it meanwhile.
+logs=$out
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then logs=$(mktemp -d /dev/shm/tbpay-bench-logs.XXXXXX); fi
+[ "$logs" = "$out" ] || log "the servers' output goes to $logs while the rounds run (memory), then to $out"
+server_log() {  # $1 name: the path a server's output goes to, $out/$1 (a link while running)
+  [ "$logs" = "$out" ] || ln -sfn "$logs/$1" "$out/$1"
+  echo "$out/$1"
+}
 tbpay_pid=""
 cleanup() {
-  local pid
+  local pid f
   for pid in "$tbpay_pid" "${node_pid:-}"; do
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
     fi
   done
+  if [ "$logs" != "$out" ]; then
+    for f in "$logs"/*; do
+      [ -e "$f" ] || continue
+      rm -f "$out/${f##*/}" && mv "$f" "$out/${f##*/}"
+    done
+    rmdir "$logs" 2>/dev/null || true
+  fi
   if [ "$keep" = 1 ]; then
     log "kept PostgreSQL at $dburl ($pgdir); stop: scripts/pg-throwaway.sh stop $pgdir"
   else
@@ -236,7 +254,7 @@ start_tbpay() {  # $1: log name, $2: profile (callgrind runs it under valgrind)
   port=$(free_port)
   local wrap=()
   [ "${2:-}" = callgrind ] && wrap=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out")
-  LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve ${SERVE_FLAGS:-} >"$out/$1" 2>&1 &
+  LISTEN_ADDR=127.0.0.1:$port "${wrap[@]}" "$tbpay" serve ${SERVE_FLAGS:-} >"$(server_log "$1")" 2>&1 &
   tbpay_pid=$!
   await_healthz "$port" "$tbpay_pid" "$out/$1" "tbpay serve"
 }
@@ -259,7 +277,7 @@ stop_tbpay() {
 start_node() {
   cp bench/node-design/server.js "$node_dir/"
   node_port=$(free_port)
-  PORT=$node_port node "$node_dir/server.js" >"$out/node.log" 2>&1 &
+  PORT=$node_port node "$node_dir/server.js" >"$(server_log node.log)" 2>&1 &
   node_pid=$!
   await_healthz "$node_port" "$node_pid" "$out/node.log" "the Node.js design"
 }
