@@ -67,19 +67,25 @@ std::size_t Rows::affected() const {
   return out;
 }
 
-std::string text_array(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
+void TextArray::add(std::string_view value) {
+  if (text_.size() > 1) text_ += ',';
+  text_ += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') text_ += '\\';
+    text_ += c;
   }
-  out += '}';
-  return out;
+  text_ += '"';
+}
+
+std::string TextArray::done() && {
+  text_ += '}';
+  return std::move(text_);
+}
+
+std::string text_array(std::span<const std::string> values) {
+  TextArray out;
+  for (const auto& v : values) out.add(v);
+  return std::move(out).done();
 }
 
 // --- Connection -------------------------------------------------------------------------

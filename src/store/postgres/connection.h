@@ -51,8 +51,17 @@ struct Statement {
 // Text parameters; nullopt is SQL NULL.
 using Params = std::vector<std::optional<std::string>>;
 
-// `{a,b,"c d"}`: a text[] literal for ANY($n::text[]) and unnest().
-std::string text_array(const std::vector<std::string>& values);
+// `{"a","b","c d"}`: a text[] literal for ANY($n::text[]) and unnest(), built element by
+// element (a group's columns are built side by side, with no list of values first).
+class TextArray {
+ public:
+  void add(std::string_view value);
+  std::string done() &&;
+
+ private:
+  std::string text_ = "{";
+};
+std::string text_array(std::span<const std::string> values);
 
 // Every exchange with the server (sending it, and waiting for its answer) takes at most
 // `answer_timeout`: a server that accepts TCP but never answers (frozen, or behind a dead

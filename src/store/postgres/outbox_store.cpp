@@ -257,7 +257,7 @@ Result<std::vector<OutboxEvent>> PgOutboxStore::dead_events(int max_retries, std
 Result<std::size_t> PgOutboxStore::requeue(std::span<const std::string> ids, int max_retries) {
   auto rows = pool_.run(
       kRequeue,
-      {std::to_string(max_retries), text_array(std::vector<std::string>(ids.begin(), ids.end()))},
+      {std::to_string(max_retries), text_array(ids)},
       Pool::Retry::No);
   if (!rows) return rows.error();
   return rows->affected();

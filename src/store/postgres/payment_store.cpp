@@ -92,32 +92,31 @@ Params transition_params(const TransitionRequest& request) {
 // `which` of `requests`, numbered from 1 in that order.
 Params group_params(std::span<const TransitionRequest> requests,
                     std::span<const std::size_t> which) {
-  constexpr std::size_t kColumns = 13;
-  std::array<std::vector<std::string>, kColumns> c;
+  std::array<TextArray, 13> c;
   for (std::size_t k = 0; k < which.size(); ++k) {
     const TransitionRequest& request = requests[which[k]];
     const auto& cb = request.callback;
     const auto codes = cb.provider == Provider::ZaloPay ? zalopay_order_codes(cb.transaction_id)
                                                         : std::vector<std::string>();
-    c[0].emplace_back(to_string(cb.provider));
-    c[1].push_back(cb.transaction_id);
-    c[2].push_back(codes.empty() ? std::string() : codes.front());
-    c[3].push_back(std::to_string(cb.amount));
-    c[4].emplace_back(to_string(cb.outcome));
-    c[5].emplace_back(can_transition(PaymentStatus::Pending, cb.outcome) ? "t" : "f");
-    c[6].push_back(cb.provider_reference);
-    c[7].push_back(cb.reason);
-    c[8].push_back(to_sql_timestamp(request.at));
-    c[9].push_back(request.event_id);
-    c[10].emplace_back(event_type_for(cb.outcome));
+    c[0].add(to_string(cb.provider));
+    c[1].add(cb.transaction_id);
+    c[2].add(codes.empty() ? std::string_view() : std::string_view(codes.front()));
+    c[3].add(std::to_string(cb.amount));
+    c[4].add(to_string(cb.outcome));
+    c[5].add(can_transition(PaymentStatus::Pending, cb.outcome) ? "t" : "f");
+    c[6].add(cb.provider_reference);
+    c[7].add(cb.reason);
+    c[8].add(to_sql_timestamp(request.at));
+    c[9].add(request.event_id);
+    c[10].add(event_type_for(cb.outcome));
     for (const std::string& code : codes) {
-      c[11].push_back(std::to_string(k + 1));
-      c[12].push_back(code);
+      c[11].add(std::to_string(k + 1));
+      c[12].add(code);
     }
   }
   Params params;
-  params.reserve(kColumns);
-  for (const auto& column : c) params.emplace_back(text_array(column));
+  params.reserve(c.size());
+  for (auto& column : c) params.emplace_back(std::move(column).done());
   return params;
 }
 
