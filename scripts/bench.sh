@@ -12,8 +12,8 @@
 #                    [--no-node] [--keep]
 # Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
 # tbpay's statement, the Node.js design tbpay replaces, at C connections; least work and tbpay at
-# the high concurrency), so that
-# a change in the machine's load hits all of them. Defaults: 1200000 payments, 3 rounds of 5 s.
+# the high concurrency), so that a change in the machine's load hits all of them.
+# Defaults: 1200000 payments, 3 rounds of 5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -45,7 +45,7 @@ serve_relay=1
 statement=1
 node=1             # the Node.js design's rounds (bench/node-design), when node and npm exist
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;
