@@ -165,7 +165,8 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   ServerState(WebhookIngestion& i, const Logger& l, ServerOptions o)
       : ingestion(i), log(l), options(std::move(o)), ioc(std::max(1, options.io_threads)),
         workers(static_cast<std::size_t>(std::max(1, options.threads))),
-        control(asio::make_strand(ioc)), acceptor(control), signals(control), grace(control) {}
+        control(asio::make_strand(ioc)), acceptor(control), signals(control), grace(control),
+        relief(control) {}
 
   WebhookIngestion& ingestion;
   const Logger& log;
@@ -193,11 +194,19 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // row lock another session holds (a callback of its group running alone after the group
   // gave up on that lock): then another committer may start, up to one per worker, so that
   // two such waits do not hold up every other callback.
+  // A callback that arrives while every committer is young waits for one of them; should they
+  // stall meanwhile (no callback arriving after to notice), `relief` notices: it fires when the
+  // oldest group would count as stalled, and starts a committer if callbacks are still waiting.
   std::mutex ready_mutex;
   std::deque<Job> ready;
   std::list<Clock::time_point> committing;
   static constexpr std::chrono::milliseconds kStalledGroup{250};
+  asio::steady_timer relief;  // on `control`
+  bool relief_armed = false;   // with ready_mutex held
   bool committer_wanted() const;  // with ready_mutex held
+  void start_committer();          // with ready_mutex held
+  void arm_relief();               // with ready_mutex held; callbacks wait, no committer wanted
+  void relieve(beast::error_code ec);
 
   void submit(DatabaseWork work, std::shared_ptr<Session> session);
   void run_on_worker(Job job);
@@ -485,9 +494,10 @@ void ServerState::run_on_worker(Job job) {
   if (job.work.kind == DatabaseWork::Kind::Callback && options.group_size > 1) {
     std::lock_guard lock(ready_mutex);
     ready.push_back(std::move(job));
-    if (!committer_wanted()) return;  // a committer will take it
-    auto started = committing.insert(committing.end(), Clock::now());
-    asio::post(workers, [self = shared_from_this(), started] { self->commit_groups(started); });
+    if (committer_wanted())
+      start_committer();
+    else
+      arm_relief();  // a committer will take it, or `relief` starts one
     return;
   }
   asio::post(workers, [self = shared_from_this(), job = std::move(job)]() mutable {
@@ -513,6 +523,32 @@ bool ServerState::committer_wanted() const {
   const auto stalled_since = Clock::now() - kStalledGroup;
   return std::any_of(committing.begin(), committing.end(),
                      [&](Clock::time_point started) { return started < stalled_since; });
+}
+
+void ServerState::start_committer() {
+  auto started = committing.insert(committing.end(), Clock::now());
+  asio::post(workers, [self = shared_from_this(), started] { self->commit_groups(started); });
+}
+
+void ServerState::arm_relief() {
+  if (relief_armed || committing.empty()) return;
+  relief_armed = true;
+  const auto oldest = *std::min_element(committing.begin(), committing.end());
+  asio::post(control, [self = shared_from_this(), at = oldest + kStalledGroup] {
+    self->relief.expires_at(at);
+    self->relief.async_wait([self](beast::error_code ec) { self->relieve(ec); });
+  });
+}
+
+// Runs on the control strand, when the oldest group seen waiting would count as stalled.
+void ServerState::relieve(beast::error_code ec) {
+  std::lock_guard lock(ready_mutex);
+  relief_armed = false;
+  if (ec || ready.empty()) return;  // cancelled (stopping), or every callback was taken
+  if (committer_wanted())
+    start_committer();
+  else
+    arm_relief();  // those groups were newer: wait for the oldest of them
 }
 
 // A committer: takes every callback ready now (up to group_size), commits them together,
@@ -628,6 +664,7 @@ void ServerState::begin_stop() {
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  relief.cancel();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(sessions_mutex);

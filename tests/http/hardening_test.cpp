@@ -246,14 +246,16 @@ TEST(HttpHardening, CallbacksStuckBehindALockedPaymentHoldUpNothingElse) {
 }
 
 // Two payments' rows held by another session: a callback for each waits alone for its row,
-// one on each of serve's two committers (group commit). A callback for a third payment arriving
-// meanwhile is still committed, by a committer started beside the two stalled ones; after the
-// locks go, the two waiting callbacks complete their payments.
+// one on each of serve's two committers (group commit). A callback for another payment is still
+// committed, by a committer started beside the two stalled ones: one arriving at once (before
+// the two count as stalled, and with no callback after it to notice they are), and one arriving
+// later. After the locks go, the two waiting callbacks complete their payments.
 TEST(HttpHardening, TwoLockedPaymentsHoldUpNoOtherCallback) {
   WebhookEnv seed(Engine::Postgres);
   const Payment first = seed.create_zalopay("TB-LOCKED-1", 1000);
   const Payment second = seed.create_zalopay("TB-LOCKED-2", 1000);
-  const Payment other = seed.create_zalopay("TB-NOT-LOCKED", 2000);
+  const Payment at_once = seed.create_zalopay("TB-NOT-LOCKED-1", 2000);
+  const Payment later = seed.create_zalopay("TB-NOT-LOCKED-2", 2000);
   const std::string url = seed.db().url();
   // Both far longer than the test waits: nothing is answered by running out of time.
   WebhookEnv env(url + (url.find('?') == std::string::npos ? "?" : "&") + "lock_timeout=25");
@@ -284,14 +286,16 @@ TEST(HttpHardening, TwoLockedPaymentsHoldUpNoOtherCallback) {
   ASSERT_TRUE(second_client.send(raw_request(
       "POST", "/webhook/zalopay", zalopay_callback(second.provider_transaction_id, 1000))));
   ASSERT_TRUE(wait_until([&] { return waiting_for_locks() >= 2; }));
-  std::this_thread::sleep_for(400ms);  // both committers well past a group's usual time
 
   HttpClient c(served.port());
-  auto unrelated =
-      c.request("POST", "/webhook/zalopay", zalopay_callback(other.provider_transaction_id, 2000));
-  ASSERT_TRUE(unrelated) << "no answer while two committers wait for row locks";
-  EXPECT_EQ(return_code(*unrelated), 1);
-  EXPECT_EQ(seed.payment("TB-NOT-LOCKED").status, PaymentStatus::Completed);
+  for (const Payment* unrelated : {&at_once, &later}) {
+    auto r = c.request("POST", "/webhook/zalopay",
+                       zalopay_callback(unrelated->provider_transaction_id, 2000));
+    ASSERT_TRUE(r) << unrelated->order_code << ": no answer while two committers wait for row locks";
+    EXPECT_EQ(return_code(*r), 1);
+    EXPECT_EQ(seed.payment(unrelated->order_code).status, PaymentStatus::Completed);
+    std::this_thread::sleep_for(400ms);  // both committers well past a group's usual time
+  }
   EXPECT_EQ(seed.payment("TB-LOCKED-1").status, PaymentStatus::Pending);
 
   db.exec("ROLLBACK");
