@@ -7,6 +7,7 @@
 #include "app/cleanup.h"
 #include "app/reconcile.h"
 #include "app/relay.h"
+#include "app/serve_metrics.h"
 #include "context/context.h"
 
 namespace tbpay {
@@ -24,7 +25,8 @@ bool pause(std::stop_token stop, std::chrono::milliseconds d) {
   return !stop.stop_requested();
 }
 
-// The relay and the cleanup count their runs in `metrics` and `exposed` themselves.
+// The relay and the cleanup count their runs in `metrics` and `exposed` themselves; the
+// reconciler counts in `metrics`, and its runs are counted in `exposed` here.
 void relay_continuously(std::stop_token stop, Context& ctx, Metrics& metrics, ServeMetrics* exposed,
                         OutboxBackgroundOptions options) {
   OutboxRelay relay(ctx, metrics, exposed);
@@ -73,18 +75,21 @@ void clean_up_daily(std::stop_token stop, Context& ctx, Metrics& metrics, ServeM
 }
 
 void reconcile_every_minute(std::stop_token stop, Context& ctx, Metrics& metrics,
-                            OutboxBackgroundOptions options) {
+                            ServeMetrics* exposed, OutboxBackgroundOptions options) {
   if (!pause(stop, options.first_reconcile_after)) return;
   Reconciler reconciler(ctx, &metrics);
   for (;;) {
     auto run = ReconcileOptions::from(ctx.config.reconcile);
     run.every = options.reconcile_every;
     run.stop = stop;
+    ReconcileReport report;
     try {
-      reconciler.run(run);
+      report = reconciler.run(run);
     } catch (const std::exception& e) {
       ctx.log.error("reconcile cannot run", {{"error", e.what()}});
+      report.store_error = e.what();
     }
+    if (exposed) exposed->reconcile_run(report);
     if (!pause(stop, options.reconcile_every)) return;
   }
 }
@@ -94,13 +99,13 @@ void reconcile_every_minute(std::stop_token stop, Context& ctx, Metrics& metrics
 OutboxBackground::OutboxBackground(Context& ctx, Metrics& metrics, OutboxBackgroundOptions options)
     : relay_(relay_continuously, std::ref(ctx), std::ref(metrics), nullptr, options),
       cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), nullptr, options),
-      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), options) {}
+      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), nullptr, options) {}
 
 OutboxBackground::OutboxBackground(Context& ctx, Metrics& metrics, ServeMetrics& exposed,
                                    OutboxBackgroundOptions options)
     : relay_(relay_continuously, std::ref(ctx), std::ref(metrics), &exposed, options),
       cleanup_(clean_up_daily, std::ref(ctx), std::ref(metrics), &exposed, options),
-      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), options) {}
+      reconcile_(reconcile_every_minute, std::ref(ctx), std::ref(metrics), &exposed, options) {}
 
 OutboxBackground::~OutboxBackground() { stop(); }
 

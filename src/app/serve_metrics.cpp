@@ -1,6 +1,7 @@
 #include "app/serve_metrics.h"
 
 #include "app/cleanup.h"
+#include "app/reconcile.h"
 #include "app/relay.h"
 #include "app/webhook.h"
 #include "store/store.h"
@@ -30,6 +31,16 @@ template <class Enum>
 std::size_t slot(Enum e) {
   return static_cast<std::size_t>(e);
 }
+
+// tbpay_reconcile_payments_total's outcomes, each one of ReconcileReport's counts.
+constexpr std::array<std::pair<const char*, std::int64_t ReconcileReport::*>, 6> kReconcileOutcomes{{
+    {"completed", &ReconcileReport::completed},
+    {"failed", &ReconcileReport::failed},
+    {"still_pending", &ReconcileReport::still_pending},
+    {"error", &ReconcileReport::errors},
+    {"mismatch", &ReconcileReport::mismatches},
+    {"skipped", &ReconcileReport::skipped},
+}};
 
 // Resolves 1-50 ms finely (a callback is one database round trip), and still places the
 // multi-second waits of a database outage.
@@ -91,6 +102,23 @@ ServeMetrics::ServeMetrics(const Database& db) {
       &r.counter("tbpay_cleanup_run_failures_total", "Outbox cleanup runs the database stopped.");
   cleanup_deleted_ = &r.counter("tbpay_cleanup_deleted_events_total",
                                 "Published outbox events deleted after the retention period.");
+  reconcile_runs_ = &r.counter("tbpay_reconcile_runs_total",
+                               "Reconciliation runs (stale PENDING payments asked of their "
+                               "provider), one a minute.");
+  reconcile_failures_ = &r.counter("tbpay_reconcile_run_failures_total",
+                                   "Reconciliation runs that could not read the stale payments.");
+  static_assert(kReconcileOutcomes.size() == std::tuple_size_v<decltype(reconcile_payments_)>);
+  for (std::size_t i = 0; i < kReconcileOutcomes.size(); ++i)
+    reconcile_payments_[i] = &r.counter(
+        "tbpay_reconcile_payments_total",
+        "Stale payments by what reconciliation made of them: completed, failed (settled as the "
+        "provider settled them), still_pending, error (no usable answer; asked again), mismatch "
+        "(amount or signature wrong: alerted, nothing changed), skipped (not asked this run).",
+        {{"outcome", kReconcileOutcomes[i].first}});
+  reconcile_left_window_ = &r.counter(
+      "tbpay_reconcile_left_window_total",
+      "Payments still PENDING when they left the reconciliation window (RECONCILE_WITHIN): "
+      "no longer asked about; each has an alert log line.");
 
   if (db.pool_stats()) {
     auto& in_use = r.gauge("tbpay_db_pool_connections_in_use",
@@ -140,6 +168,14 @@ void ServeMetrics::cleanup_run(const CleanupReport& report) {
   if (report.store_error) cleanup_failures_->add();
   cleanup_deleted_->add(static_cast<std::uint64_t>(report.deleted));
   if (!report.store_error) outbox(report.stats, now_utc());
+}
+
+void ServeMetrics::reconcile_run(const ReconcileReport& report) {
+  reconcile_runs_->add();
+  if (report.store_error) reconcile_failures_->add();
+  for (std::size_t i = 0; i < kReconcileOutcomes.size(); ++i)
+    reconcile_payments_[i]->add(static_cast<std::uint64_t>(report.*kReconcileOutcomes[i].second));
+  reconcile_left_window_->add(static_cast<std::uint64_t>(report.left_window));
 }
 
 void ServeMetrics::outbox(const OutboxStats& stats, Timestamp at) {

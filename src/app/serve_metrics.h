@@ -21,6 +21,7 @@ class Database;
 struct OutboxStats;
 struct RelayReport;
 struct CleanupReport;
+struct ReconcileReport;
 
 class ServeMetrics {
  public:
@@ -37,6 +38,7 @@ class ServeMetrics {
 
   void relay_run(const RelayReport& report);
   void cleanup_run(const CleanupReport& report);
+  void reconcile_run(const ReconcileReport& report);
   // The outbox as of `at` (read by the background work, never by a scrape).
   void outbox(const OutboxStats& stats, Timestamp at);
 
@@ -63,6 +65,10 @@ class ServeMetrics {
   prometheus::Counter* cleanup_runs_ = nullptr;
   prometheus::Counter* cleanup_failures_ = nullptr;
   prometheus::Counter* cleanup_deleted_ = nullptr;
+  prometheus::Counter* reconcile_runs_ = nullptr;
+  prometheus::Counter* reconcile_failures_ = nullptr;
+  std::array<prometheus::Counter*, 6> reconcile_payments_{};  // by kReconcileOutcomes
+  prometheus::Counter* reconcile_left_window_ = nullptr;
 };
 
 }  // namespace tbpay

@@ -9,12 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "app/background.h"
+#include "app/serve_metrics.h"
 #include "app/webhook.h"
 #include "observability/metrics.h"
 #include "providers/fake_provider_api.h"
 #include "providers/http/api_client.h"
 #include "providers/zalopay/zalopay.h"
 #include "reliability/support/serve.h"
+#include "support/promtool.h"
 #include "support/test_context.h"
 #include "support/test_database.h"
 
@@ -471,13 +473,35 @@ TEST_P(ReconcileTest, ServeReconcilesInTheBackground) {
   options.first_reconcile_after = 0ms;  // serve waits a minute; the loop is the same
   options.reconcile_every = 100ms;
   options.first_cleanup_after = 1h;
+  ServeMetrics exposed(*ctx->db);
+  const auto sample = [&](const std::string& series) {
+    const auto s = samples(exposed.render());
+    return s.count(series) ? s.at(series) : -1.0;
+  };
+  const auto wait_until = [](auto done) {
+    for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(50ms);
+    return done();
+  };
   {
-    OutboxBackground background(*ctx, metrics, options);
-    for (int i = 0; i < 600 && (status("TB-BG-PAID") != "COMPLETED" ||
-                                fake->arrivals("plinkTB-BG-WAIT").size() < 2);
-         ++i)
-      std::this_thread::sleep_for(50ms);
+    OutboxBackground background(*ctx, metrics, exposed, options);
+    EXPECT_TRUE(wait_until([&] {
+      return status("TB-BG-PAID") == "COMPLETED" && fake->arrivals("plinkTB-BG-WAIT").size() >= 2;
+    }));
+    // Prometheus has the runs and what they made of each payment.
+    EXPECT_TRUE(wait_until([&] { return sample("tbpay_reconcile_runs_total") >= 2; }))
+        << exposed.render();
+    EXPECT_EQ(sample(R"(tbpay_reconcile_payments_total{outcome="completed"})"), 1);
+    EXPECT_GE(sample(R"(tbpay_reconcile_payments_total{outcome="still_pending"})"), 2);
+    EXPECT_EQ(sample(R"(tbpay_reconcile_payments_total{outcome="mismatch"})"), 0);
+    EXPECT_EQ(sample("tbpay_reconcile_run_failures_total"), 0);
+    // A database that cannot be read fails the run, and the failure is counted.
+    db->exec(R"(ALTER TABLE payments RENAME TO payments_away)");
+    EXPECT_TRUE(wait_until([&] { return sample("tbpay_reconcile_run_failures_total") >= 1; }))
+        << exposed.render();
+    db->exec(R"(ALTER TABLE payments_away RENAME TO payments)");
   }
+  const auto check = check_metrics(exposed.render());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_EQ(status("TB-BG-PAID"), "COMPLETED");
   EXPECT_EQ(events("TB-BG-PAID").size(), 1u);
   // Asked again on the next run: still pending there, still PENDING here.
