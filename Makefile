@@ -58,7 +58,8 @@ fuzz: deps
 package: build
 	scripts/package-lambda.sh $(BUILD_DIR)
 
-# The unit tests under ASan+UBSan+LSan (clang, build-sanitize); CI runs it after `make test`.
+# The unit tests under ASan+UBSan+LSan (clang, build-sanitize); CI runs the whole suite so
+# (SANITIZE_LABELS=all) after `make test`.
 # Other labels or the whole suite: make test-sanitize SANITIZE_LABELS="unit lambda" or =all
 SANITIZE_LABELS ?= unit
 test-sanitize: deps
