@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/webhook_fixture.h"
-#include "http/serve_process.h"
+#include "reliability/support/child_process.h"
 #include "support/http_client.h"
 #include "support/promtool.h"
 
@@ -115,9 +115,10 @@ TEST_F(ServeMetricsTest, CountersMoveAsCallbacksComeInAndTheRelayPublishes) {
   waiting.created_at = now_utc() - std::chrono::minutes(10);
   insert_event(db, waiting);
 
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:0"}, env(db));
-  auto listening = serve.line_with_message("listening");
-  ASSERT_TRUE(listening) << serve.rest_of_stderr();
+  reliability::ChildProcess serve({"serve", "--listen", "127.0.0.1:0"}, env(db), folder_.string(),
+                                  "serve");
+  auto listening = serve.wait_for_log("listening");
+  ASSERT_TRUE(listening) << serve.stderr_text();
   const auto port = port_of((*listening)["address"]);
   EXPECT_EQ((*listening)["metrics_address"], (*listening)["address"]);
 
@@ -177,15 +178,16 @@ TEST_F(ServeMetricsTest, CountersMoveAsCallbacksComeInAndTheRelayPublishes) {
   EXPECT_EQ(db.count("SELECT count(*) FROM outbox WHERE published"), 2);
 
   serve.signal(SIGTERM);
-  EXPECT_EQ(serve.wait(), 0);
+  EXPECT_EQ(serve.wait_exit().value_or(-1), 0);
 }
 
 TEST_F(ServeMetricsTest, MetricsAnswersGetAndHeadOnlyAndIsNoWebhookRoute) {
   SqliteTestDatabase db;
   db.migrate();
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:0"}, env(db));
-  auto listening = serve.line_with_message("listening");
-  ASSERT_TRUE(listening) << serve.rest_of_stderr();
+  reliability::ChildProcess serve({"serve", "--listen", "127.0.0.1:0"}, env(db), folder_.string(),
+                                  "serve");
+  auto listening = serve.wait_for_log("listening");
+  ASSERT_TRUE(listening) << serve.stderr_text();
   HttpClient c(port_of((*listening)["address"]));
 
   auto headers = head(port_of((*listening)["address"]), "/metrics");
@@ -203,16 +205,17 @@ TEST_F(ServeMetricsTest, MetricsAnswersGetAndHeadOnlyAndIsNoWebhookRoute) {
   EXPECT_FALSE(s.count("tbpay_db_pool_max_connections"));
   EXPECT_EQ(value(s, "tbpay_webhook_unrecognised_total"), 0);
   serve.signal(SIGTERM);
-  EXPECT_EQ(serve.wait(), 0);
+  EXPECT_EQ(serve.wait_exit().value_or(-1), 0);
 }
 
 TEST_F(ServeMetricsTest, MetricsListenKeepsMetricsOffTheWebhookListener) {
   SqliteTestDatabase db;
   db.migrate();
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
-                     env(db));
-  auto listening = serve.line_with_message("listening");
-  ASSERT_TRUE(listening) << serve.rest_of_stderr();
+  reliability::ChildProcess serve(
+      {"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"}, env(db),
+      folder_.string(), "serve");
+  auto listening = serve.wait_for_log("listening");
+  ASSERT_TRUE(listening) << serve.stderr_text();
   const auto port = port_of((*listening)["address"]);
   const auto metrics_port = port_of((*listening)["metrics_address"]);
   ASSERT_NE(port, metrics_port);
@@ -238,16 +241,18 @@ TEST_F(ServeMetricsTest, MetricsListenKeepsMetricsOffTheWebhookListener) {
   EXPECT_EQ(r->result_int(), 404);
 
   serve.signal(SIGTERM);
-  EXPECT_EQ(serve.wait(), 0);
-  EXPECT_TRUE(serve.line_with_message("stopped"));
+  EXPECT_EQ(serve.wait_exit().value_or(-1), 0);
+  EXPECT_TRUE(serve.wait_for_log("stopped"));
 }
 
 TEST(ServeMetrics, TheMetricsListenerMustBeAnAddress) {
   SqliteTestDatabase db;
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "nowhere"},
-                     {"DATABASE_URL=" + db.url(), "PATH=/usr/bin:/bin"});
-  EXPECT_NE(serve.wait(), 0);
-  EXPECT_NE(serve.rest_of_stderr().find("nowhere"), std::string::npos);
+  reliability::TempFolder folder;
+  reliability::ChildProcess serve(
+      {"serve", "--listen", "127.0.0.1:0", "--metrics-listen", "nowhere"},
+      {"DATABASE_URL=" + db.url(), "PATH=/usr/bin:/bin"}, folder.path(), "serve");
+  EXPECT_NE(serve.wait_exit().value_or(-1), 0);
+  EXPECT_NE(serve.stderr_text().find("nowhere"), std::string::npos);
 }
 
 }  // namespace

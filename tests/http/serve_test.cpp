@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/webhook_fixture.h"
-#include "http/serve_process.h"
+#include "reliability/support/child_process.h"
 #include "support/http_client.h"
 
 namespace tbpay::test {
@@ -31,30 +31,35 @@ std::vector<std::string> serve_env(const TestDatabase& db) {
 TEST(Serve, SigtermFinishesTheRequestInFlightThenExitsZero) {
   SqliteTestDatabase db;
   db.migrate();
-  insert_payment(db, {.order_code = "TB-SERVE-1", .amount_cents = 120000,
+  insert_payment(db, {.order_code = "TB-SERVE-1",
+                      .amount_cents = 120000,
                       .provider_transaction_id = "251213_TB-SERVE-1"});
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:0"}, serve_env(db));
-  auto listening = serve.line_with_message("listening");
-  ASSERT_TRUE(listening) << serve.rest_of_stderr();
+  reliability::TempFolder folder;
+  reliability::ChildProcess serve({"serve", "--listen", "127.0.0.1:0"}, serve_env(db),
+                                  folder.path(), "serve");
+  auto listening = serve.wait_for_log("listening");
+  ASSERT_TRUE(listening) << serve.stderr_text();
   const std::string address = (*listening)["address"];
   ASSERT_EQ(address.rfind("127.0.0.1:", 0), 0u) << address;
   ASSERT_NE(port_of(address), 0);
 
   const std::string body = zalopay_callback("251213_TB-SERVE-1", 120000);
   HttpClient inflight(port_of(address));
-  ASSERT_TRUE(inflight.send("POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
-                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      inflight.send("POST /webhook/zalopay HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n"));
   auto interim = inflight.read();
   ASSERT_TRUE(interim);
   ASSERT_EQ(interim->result_int(), 100);
 
   serve.signal(SIGTERM);
-  ASSERT_TRUE(serve.line_with_message("shutting down"));
+  ASSERT_TRUE(serve.wait_for_log("shutting down"));
   ASSERT_TRUE(inflight.send(body));
   auto r = inflight.read();
   ASSERT_TRUE(r) << inflight.last_error();
   EXPECT_EQ(json::parse(r->body())["return_code"], 1);
-  EXPECT_EQ(serve.wait(), 0);
+  EXPECT_EQ(serve.wait_exit().value_or(-1), 0);
   EXPECT_EQ(db.scalar(R"(SELECT status FROM payments WHERE "orderCode" = 'TB-SERVE-1')"),
             "COMPLETED");
 }
@@ -64,23 +69,26 @@ TEST(Serve, ListenAddrFromEnvironmentAndSigintExitsZero) {
   db.migrate();
   auto env = serve_env(db);
   env.push_back("LISTEN_ADDR=127.0.0.1:0");
-  ServeProcess serve({"serve"}, env);
-  auto listening = serve.line_with_message("listening");
-  ASSERT_TRUE(listening) << serve.rest_of_stderr();
+  reliability::TempFolder folder;
+  reliability::ChildProcess serve({"serve"}, env, folder.path(), "serve");
+  auto listening = serve.wait_for_log("listening");
+  ASSERT_TRUE(listening) << serve.stderr_text();
   HttpClient c(port_of((*listening)["address"]));
   auto r = c.request("GET", "/readyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->result_int(), 200);
   serve.signal(SIGINT);
-  EXPECT_EQ(serve.wait(), 0);
-  EXPECT_TRUE(serve.line_with_message("stopped"));
+  EXPECT_EQ(serve.wait_exit().value_or(-1), 0);
+  EXPECT_TRUE(serve.wait_for_log("stopped"));
 }
 
 TEST(Serve, BadListenAddressFailsAtStartup) {
   SqliteTestDatabase db;
-  ServeProcess serve({"serve", "--listen", "127.0.0.1:http-port"}, serve_env(db));
-  EXPECT_NE(serve.wait(), 0);
-  EXPECT_NE(serve.rest_of_stderr().find("127.0.0.1:http-port"), std::string::npos);
+  reliability::TempFolder folder;
+  reliability::ChildProcess serve({"serve", "--listen", "127.0.0.1:http-port"}, serve_env(db),
+                                  folder.path(), "serve");
+  EXPECT_NE(serve.wait_exit().value_or(-1), 0);
+  EXPECT_NE(serve.stderr_text().find("127.0.0.1:http-port"), std::string::npos);
 }
 
 }  // namespace
