@@ -240,12 +240,20 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     // Else the statement failed and committed nothing (a row lock held too long, a deadlock, a
     // value the database refused): a statement each, below, finds which callback it was.
   }
+  // The statements' parameters, lent by `own` (and given back to it) rather than copied.
   std::vector<Params> params;
   if (together.size() > 1)
-    for (std::size_t i : together) params.push_back(params_of(i));
+    for (std::size_t i : together) {
+      params_of(i);
+      params.push_back(std::move(own[i]));
+    }
+  const auto give_back = [&] {
+    for (std::size_t k = 0; k < together.size(); ++k) own[together[k]] = std::move(params[k]);
+  };
   while (together.size() > 1) {
     auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
     if (!group.error) {
+      give_back();
       for (std::size_t k = 0; k < together.size(); ++k)
         conclude(together[k], group.rows[k], first_row(group.rows[k]));
       together.clear();
@@ -254,6 +262,7 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
       // alone afterwards.
       const auto failed = static_cast<std::ptrdiff_t>(*group.failed);
       alone.push_back(together[*group.failed]);
+      own[together[*group.failed]] = std::move(params[*group.failed]);
       together.erase(together.begin() + failed);
       params.erase(params.begin() + failed);
     } else {
@@ -261,6 +270,7 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
       together.clear();
     }
   }
+  if (together.size() == 1 && params.size() == 1) give_back();
   alone.insert(alone.end(), together.begin(), together.end());
   for (std::size_t i : locked) done(i, apply_locked(requests[i], params_of(i)));
   for (std::size_t i : alone) done(i, apply_alone(requests[i], params_of(i)));
