@@ -33,7 +33,8 @@ std::size_t slot(Enum e) {
 }
 
 // tbpay_reconcile_payments_total's outcomes, each one of ReconcileReport's counts.
-constexpr std::array<std::pair<const char*, std::int64_t ReconcileReport::*>, 6> kReconcileOutcomes{{
+using ReconcileCount = std::pair<const char*, std::int64_t ReconcileReport::*>;
+constexpr std::array<ReconcileCount, 6> kReconcileOutcomes{{
     {"completed", &ReconcileReport::completed},
     {"failed", &ReconcileReport::failed},
     {"still_pending", &ReconcileReport::still_pending},

@@ -201,11 +201,11 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   std::deque<Job> ready;
   std::list<Clock::time_point> committing;
   static constexpr std::chrono::milliseconds kStalledGroup{250};
-  asio::steady_timer relief;  // on `control`
-  bool relief_armed = false;   // with ready_mutex held
+  asio::steady_timer relief;      // on `control`
+  bool relief_armed = false;      // with ready_mutex held
   bool committer_wanted() const;  // with ready_mutex held
-  void start_committer();          // with ready_mutex held
-  void arm_relief();               // with ready_mutex held; callbacks wait, no committer wanted
+  void start_committer();         // with ready_mutex held
+  void arm_relief();              // with ready_mutex held; callbacks wait, no committer wanted
   void relieve(beast::error_code ec);
 
   void submit(DatabaseWork work, std::shared_ptr<Session> session);
