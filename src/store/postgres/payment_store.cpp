@@ -172,11 +172,7 @@ std::optional<Result<TransitionOutcome>> settled(const Rows& rows, int row_index
 
 Result<TransitionOutcome> PgPaymentStore::apply(const TransitionRequest& request) {
   if (const char* field = unstorable_field(request.callback)) return unstorable(field);
-  return apply_alone(request, transition_params(request));
-}
-
-Result<TransitionOutcome> PgPaymentStore::apply_alone(const TransitionRequest& request,
-                                                      const Params& params) {
+  const Params params = transition_params(request);
   // Not retried on a broken connection: the statement may have committed. The provider
   // retries on "unavailable" and then gets Duplicate, which is the truth.
   // A row lock held elsewhere (a long transaction of the core service, an operator's
@@ -204,12 +200,6 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
   }
   std::vector<std::size_t> locked;  // committed nothing; kApply decides, once the rest committed
   std::vector<std::size_t> alone;   // to run by themselves once the others are answered
-  // Each callback's $1..$11, built when a statement of its own first needs them, once.
-  std::vector<Params> own(requests.size());
-  const auto params_of = [&](std::size_t i) -> const Params& {
-    if (own[i].empty()) own[i] = transition_params(requests[i]);
-    return own[i];
-  };
   // Callback i's row `row` of `rows` (-1: none) settles it, or leaves it for kApply.
   const auto conclude = [&](std::size_t i, const Rows& rows, int row) {
     if (auto out = settled(rows, row, requests[i]))
@@ -240,20 +230,12 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
     // Else the statement failed and committed nothing (a row lock held too long, a deadlock, a
     // value the database refused): a statement each, below, finds which callback it was.
   }
-  // The statements' parameters, lent by `own` (and given back to it) rather than copied.
   std::vector<Params> params;
   if (together.size() > 1)
-    for (std::size_t i : together) {
-      params_of(i);
-      params.push_back(std::move(own[i]));
-    }
-  const auto give_back = [&] {
-    for (std::size_t k = 0; k < together.size(); ++k) own[together[k]] = std::move(params[k]);
-  };
+    for (std::size_t i : together) params.push_back(transition_params(requests[i]));
   while (together.size() > 1) {
     auto group = pool_.run_together(kApplyPending, params, kTogetherLockWait);
     if (!group.error) {
-      give_back();
       for (std::size_t k = 0; k < together.size(); ++k)
         conclude(together[k], group.rows[k], first_row(group.rows[k]));
       together.clear();
@@ -262,7 +244,6 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
       // alone afterwards.
       const auto failed = static_cast<std::ptrdiff_t>(*group.failed);
       alone.push_back(together[*group.failed]);
-      own[together[*group.failed]] = std::move(params[*group.failed]);
       together.erase(together.begin() + failed);
       params.erase(params.begin() + failed);
     } else {
@@ -270,10 +251,9 @@ void PgPaymentStore::apply_all(std::span<const TransitionRequest> requests, cons
       together.clear();
     }
   }
-  if (together.size() == 1 && params.size() == 1) give_back();
   alone.insert(alone.end(), together.begin(), together.end());
-  for (std::size_t i : locked) done(i, apply_locked(requests[i], params_of(i)));
-  for (std::size_t i : alone) done(i, apply_alone(requests[i], params_of(i)));
+  for (std::size_t i : locked) done(i, apply_locked(requests[i], transition_params(requests[i])));
+  for (std::size_t i : alone) done(i, apply(requests[i]));
 }
 
 Result<Payment> PgPaymentStore::create(const NewPayment& n) {

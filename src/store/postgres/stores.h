@@ -19,8 +19,6 @@ class PgPaymentStore final : public PaymentStore {
   Status<> ping() override;
 
  private:
-  // apply() for a storable callback whose parameters are built.
-  Result<TransitionOutcome> apply_alone(const TransitionRequest& request, const Params& params);
   // kApplyCallbackSql: the row locked first, every answer decided.
   Result<TransitionOutcome> apply_locked(const TransitionRequest& request, const Params& params);
   Pool& pool_;
