@@ -121,6 +121,10 @@ std::string joined(const std::vector<std::string>& words) {
 std::string row(const std::string& measure, const std::string& value, const std::string& aim) {
   return format("%-34s %-28s %s\n", measure.c_str(), value.c_str(), aim.c_str());
 }
+// A row whose value is too long for the value column, and which has no aim.
+std::string wide_row(const std::string& measure, const std::string& value) {
+  return format("%-34s %s\n", measure.c_str(), value.c_str());
+}
 
 // Where one round of a series left its outputs in the run's folder. Series KIND-CONNS
 // (scripts/bench.sh): pgbench-S-R.txt, its .times, its per-transaction logs pgbench_log_S-R.*,
@@ -690,10 +694,8 @@ std::string legacy_summary(const fs::path& out, const Values& run, long ticks_pe
               format("completed %ld, events %ld", t.completed, t.events));
   const auto tbpay_cpu_us = us_per(t.tbpay_ticks, t.ok, ticks_per_second);
   text += row("tbpay CPU per callback", tbpay_cpu_us + " us", "utime+stime / successes");
-  text += format("%-34s %s\n", "CPU per transaction, ceiling",
-                 ceiling_cpu(c, ticks_per_second).c_str());
-  text +=
-      format("%-34s %s\n", "CPU per callback, tbpay side", tbpay_cpu(t, ticks_per_second).c_str());
+  text += wide_row("CPU per transaction, ceiling", ceiling_cpu(c, ticks_per_second));
+  text += wide_row("CPU per callback, tbpay side", tbpay_cpu(t, ticks_per_second));
   text += row("tbpay run-queue wait per callback", runq_per_callback(t),
               "its threads ready, no CPU free (the machine's load)");
   return text + other_sections(out, run, "c=" + conns_text);
@@ -765,10 +767,9 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
                     t.worst_p99 + " ms");
     text += row("  per round: least work tps", joined(least.rounds), "");
     text += row("  per round: tbpay rps", joined(t.rounds), "");
-    text += format("%-34s %s\n", ("CPU per callback, least (" + c_text + ")").c_str(),
-                   ceiling_cpu(least, ticks_per_second).c_str());
-    text += format("%-34s %s\n", ("CPU per callback, tbpay (" + c_text + ")").c_str(),
-                   tbpay_cpu(t, ticks_per_second).c_str());
+    text +=
+        wide_row("CPU per callback, least (" + c_text + ")", ceiling_cpu(least, ticks_per_second));
+    text += wide_row("CPU per callback, tbpay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
     text += row("tbpay run-queue wait (" + c_text + ")", runq_per_callback(t) + " per callback",
                 "its threads ready, no CPU free (the machine's load)");
   }
@@ -796,8 +797,7 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
                 "p99 <= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
                     t.worst_p99 + " ms");
     text += row("  per round: tbpay + relay rps", joined(t.rounds), "");
-    text += format("%-34s %s\n", ("CPU per callback, +relay (" + c_text + ")").c_str(),
-                   tbpay_cpu(t, ticks_per_second).c_str());
+    text += wide_row("CPU per callback, +relay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
   }
 
   // The Node.js design tbpay replaces, on the same server, with the same kind of callbacks.
@@ -815,8 +815,8 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     text += row("Node.js design p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
                 "median of rounds, worst " + t.worst_p99 + " ms");
     text += row("  per round: Node.js design rps", joined(t.rounds), "");
-    text += format("%-34s %s\n", ("CPU per callback, Node.js (" + c_text + ")").c_str(),
-                   tbpay_cpu(t, ticks_per_second, "node").c_str());
+    text += wide_row("CPU per callback, Node.js (" + c_text + ")",
+                     tbpay_cpu(t, ticks_per_second, "node"));
   }
 
   // tbpay's own statement run by pgbench: what tbpay's HTTP and application layers add to it.
@@ -833,8 +833,8 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
                   ">= 0.85: " + verdict(at_least(statement_ratio, 0.85)));
     }
     text += row("  per round: statement tps", joined(c.rounds), "");
-    text += format("%-34s %s\n", ("CPU per callback, statement (" + c_text + ")").c_str(),
-                   ceiling_cpu(c, ticks_per_second).c_str());
+    text +=
+        wide_row("CPU per callback, statement (" + c_text + ")", ceiling_cpu(c, ticks_per_second));
   }
 
   // Every success of every wrk round committed its transition and its event.
