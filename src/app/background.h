@@ -23,7 +23,7 @@ struct OutboxBackgroundOptions {
   std::chrono::milliseconds first_cleanup_after{std::chrono::minutes(1)};
   std::chrono::milliseconds cleanup_every{std::chrono::hours(24)};
   // How often the relay thread reads the outbox's counts (pending, dead, oldest pending age)
-  // for the metrics: one aggregate query, so that a scrape never queries.
+  // for the metrics: one query over the unpublished rows, so that a scrape never queries.
   std::chrono::milliseconds stats_every{std::chrono::seconds(30)};
   // Stale PENDING payments are settled by asking their provider (app/reconcile.h), once a
   // minute after the first minute; a provider without keys is skipped with one warning.

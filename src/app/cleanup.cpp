@@ -30,7 +30,7 @@ nlohmann::json to_json(const CleanupReport& r) {
   return j;
 }
 
-void record_outbox_gauges(Metrics& metrics, const OutboxStats& s) {
+void record_outbox_gauges(Metrics& metrics, const OutboxBacklog& s) {
   metrics.gauge("OutboxPendingEvents", static_cast<double>(s.pending), MetricUnit::Count);
   metrics.gauge("OutboxDeadEvents", static_cast<double>(s.dead), MetricUnit::Count);
   if (s.oldest_pending_age_minutes)

@@ -51,7 +51,7 @@ nlohmann::json to_json(const CleanupReport& r);
 nlohmann::json to_json(const OutboxStats& s);
 // The outbox's counts as EMF gauges: OutboxPendingEvents, OutboxDeadEvents and, when an event
 // waits, OutboxOldestPendingAgeMinutes.
-void record_outbox_gauges(Metrics& metrics, const OutboxStats& s);
+void record_outbox_gauges(Metrics& metrics, const OutboxBacklog& s);
 
 class OutboxCleanup {
  public:

@@ -334,10 +334,10 @@ void OutboxRelay::record(const RelayReport& r) {
 
 bool OutboxRelay::record_backlog() {
   const Timestamp now = now_utc();
-  auto stats = ctx_.db->outbox().stats(now, ctx_.config.outbox_max_retries);
-  if (!stats) return false;
-  if (metrics_) record_outbox_gauges(*metrics_, *stats);
-  if (exposed_) exposed_->outbox(*stats, now);
+  auto backlog = ctx_.db->outbox().backlog(now, ctx_.config.outbox_max_retries);
+  if (!backlog) return false;
+  if (metrics_) record_outbox_gauges(*metrics_, *backlog);
+  if (exposed_) exposed_->outbox(*backlog, now);
   return true;
 }
 

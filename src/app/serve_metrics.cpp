@@ -179,18 +179,18 @@ void ServeMetrics::reconcile_run(const ReconcileReport& report) {
   reconcile_left_window_->add(static_cast<std::uint64_t>(report.left_window));
 }
 
-void ServeMetrics::outbox(const OutboxStats& stats, Timestamp at) {
+void ServeMetrics::outbox(const OutboxBacklog& backlog, Timestamp at) {
   // Registered on first use: absent until the outbox was read, rather than a made-up 0.
   auto& r = registry_;
   r.gauge("tbpay_outbox_pending_events", "Outbox events waiting to be published.")
-      .set(static_cast<double>(stats.pending));
+      .set(static_cast<double>(backlog.pending));
   r.gauge("tbpay_outbox_dead_events",
           "Outbox events the relay gave up on (`tbpay outbox dead` lists them, `tbpay outbox "
           "requeue` sends them again).")
-      .set(static_cast<double>(stats.dead));
+      .set(static_cast<double>(backlog.dead));
   r.gauge("tbpay_outbox_oldest_pending_age_seconds",
           "Age of the oldest event waiting to be published; 0 when none waits.")
-      .set(stats.oldest_pending_age_minutes ? *stats.oldest_pending_age_minutes * 60 : 0);
+      .set(backlog.oldest_pending_age_minutes ? *backlog.oldest_pending_age_minutes * 60 : 0);
   r.gauge("tbpay_outbox_stats_timestamp_seconds",
           "When the outbox gauges were last read from the database (Unix time).")
       .set(std::chrono::duration<double>(at.time_since_epoch()).count());

@@ -18,7 +18,7 @@
 namespace tbpay {
 
 class Database;
-struct OutboxStats;
+struct OutboxBacklog;
 struct RelayReport;
 struct CleanupReport;
 struct ReconcileReport;
@@ -40,7 +40,7 @@ class ServeMetrics {
   void cleanup_run(const CleanupReport& report);
   void reconcile_run(const ReconcileReport& report);
   // The outbox as of `at` (read by the background work, never by a scrape).
-  void outbox(const OutboxStats& stats, Timestamp at);
+  void outbox(const OutboxBacklog& backlog, Timestamp at);
 
   // The exposition (text format 0.0.4).
   std::string render() const { return registry_.render(); }

@@ -85,12 +85,16 @@ struct ClaimOptions {
   std::optional<Timestamp> created_from;
 };
 
-struct OutboxStats {
-  std::int64_t total = 0;
-  std::int64_t published = 0;
+// What the outbox gauges show: the events still to publish.
+struct OutboxBacklog {
   std::int64_t pending = 0;
   std::int64_t dead = 0;
   std::optional<double> oldest_pending_age_minutes;
+};
+
+struct OutboxStats : OutboxBacklog {
+  std::int64_t total = 0;
+  std::int64_t published = 0;
   // Of `published`: rows with only "publishedAt" set (published still false), as the Node.js
   // relay marked what it published. normalize_published() sets their flag.
   std::int64_t published_at_only = 0;
@@ -126,7 +130,11 @@ class OutboxStore {
 
   // Deletes at most `chunk` published events with publishedAt < cutoff; returns how many.
   virtual Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) = 0;
+  // Every row counted: one pass over the whole table.
   virtual Result<OutboxStats> stats(Timestamp now, int max_retries) = 0;
+  // The gauges' part of stats(), read from the unpublished rows only, however many published
+  // events the table keeps (30 days of them by default): `serve` reads it every 30 s.
+  virtual Result<OutboxBacklog> backlog(Timestamp now, int max_retries) = 0;
   virtual Result<std::vector<OutboxEvent>> dead_events(int max_retries, std::size_t limit) = 0;
   // retryCount = 0, lastError kept; ids empty = every dead event. Returns how many.
   virtual Result<std::size_t> requeue(std::span<const std::string> ids, int max_retries) = 0;

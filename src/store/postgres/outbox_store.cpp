@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "store/last_error.h"
+#include "store/postgres/outbox_backlog_sql.h"
 #include "store/postgres/outbox_claim_sql.h"
 #include "store/postgres/stores.h"
 
@@ -82,6 +83,7 @@ SELECT count(*),
   FROM outbox
 )sql";
 constexpr Statement kStats{"outbox_stats", kStatsSql.c_str()};
+constexpr Statement kBacklog{"outbox_backlog", kBacklogSql.c_str()};
 
 constexpr auto kDeadEventsSql = R"sql(
 SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text, o.published,
@@ -168,6 +170,14 @@ Result<std::vector<OutboxEvent>> events_of(const Rows& rows) {
   return events;
 }
 
+// How long ago the oldest pending event was created, from its createdAt text.
+std::optional<double> age_minutes(Timestamp now, const std::optional<std::string>& created) {
+  if (!created) return std::nullopt;
+  const auto t = parse_timestamp(*created);
+  if (!t) return std::nullopt;
+  return std::max(0.0, double((now - *t).count()) / 60000.0);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptions& options) {
@@ -240,11 +250,18 @@ Result<OutboxStats> PgOutboxStore::stats(Timestamp now, int max_retries) {
   s.pending = rows->integer(0, 2);
   s.dead = rows->integer(0, 3);
   s.published_at_only = rows->integer(0, 5);
-  if (auto oldest = rows->optional_text(0, 4)) {
-    if (auto t = parse_timestamp(*oldest))
-      s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);
-  }
+  s.oldest_pending_age_minutes = age_minutes(now, rows->optional_text(0, 4));
   return s;
+}
+
+Result<OutboxBacklog> PgOutboxStore::backlog(Timestamp now, int max_retries) {
+  auto rows = pool_.run(kBacklog, {std::to_string(max_retries)}, Pool::Retry::Once);
+  if (!rows) return rows.error();
+  OutboxBacklog b;
+  b.pending = rows->integer(0, 0);
+  b.dead = rows->integer(0, 1);
+  b.oldest_pending_age_minutes = age_minutes(now, rows->optional_text(0, 2));
+  return b;
 }
 
 Result<std::vector<OutboxEvent>> PgOutboxStore::dead_events(int max_retries, std::size_t limit) {

@@ -230,6 +230,13 @@ Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
   return s;
 }
 
+// The embedded store keeps development-sized outboxes: stats()' one pass is cheap enough.
+Result<OutboxBacklog> LiteOutboxStore::backlog(Timestamp now, int max_retries) {
+  auto s = stats(now, max_retries);
+  if (!s) return s.error();
+  return OutboxBacklog(*s);
+}
+
 Result<std::vector<OutboxEvent>> LiteOutboxStore::dead_events(int max_retries, std::size_t limit) {
   auto db = pool_.acquire();
   if (!db) return db.error();

@@ -31,6 +31,7 @@ class LiteOutboxStore final : public OutboxStore {
                                                   std::optional<Timestamp> from) override;
   Result<std::size_t> delete_published_before(Timestamp cutoff, std::size_t chunk) override;
   Result<OutboxStats> stats(Timestamp now, int max_retries) override;
+  Result<OutboxBacklog> backlog(Timestamp now, int max_retries) override;
   Result<std::vector<OutboxEvent>> dead_events(int max_retries, std::size_t limit) override;
   Result<std::size_t> requeue(std::span<const std::string> ids, int max_retries) override;
 
