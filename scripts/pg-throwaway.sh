@@ -19,12 +19,13 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 # Starts the cluster in DIR on PORT. Tests want speed, not durability (PG_DURABLE=1 keeps
 # PostgreSQL's own durable defaults, for throughput figures); max_connections covers parallel
-# test suites.
+# test suites. PG_EXTRA_OPTS adds server settings, e.g. "-c log_min_duration_statement=40" to
+# see in DIR/server.log what stalled during a bench round.
 start_server() {
   local speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-0}" = 1 ] && speed=""
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 $speed -c max_connections=300" \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 $speed -c max_connections=300 ${PG_EXTRA_OPTS:-}" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
