@@ -9,11 +9,11 @@
 #                    [--wide-conns C] [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--no-serve-relay] [--no-statement]
 #                    [--no-micro] [--no-relay] [--no-lambda] [--no-reconcile] [--no-lookup]
-#                    [--no-node] [--keep]
+#                    [--no-node] [--no-round-checkpoint] [--keep]
 # Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
 # tbpay's statement, the Node.js design tbpay replaces, at C connections; least work and tbpay at
 # the high concurrency), so that a change in the machine's load hits all of them.
-# Defaults: 1200000 payments, 3 rounds of 5 s.
+# Defaults: 1200000 payments, 3 rounds of 5 s, each round after a forced CHECKPOINT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -44,6 +44,7 @@ keep=0
 serve_relay=1
 statement=1
 node=1             # the Node.js design's rounds (bench/node-design), when node and npm exist
+round_checkpoint=1 # a CHECKPOINT before every round (0: before the first only)
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
@@ -67,6 +68,7 @@ while [ $# -gt 0 ]; do
     --no-reconcile) reconcile=0; shift ;;
     --no-lookup) lookup=0; shift ;;
     --no-node) node=0; shift ;;
+    --no-round-checkpoint) round_checkpoint=0; shift ;;
     --keep) keep=1; shift ;;
     --with-relay) shift ;;  # serve's relay publishing is one of the kinds now (--no-serve-relay)
     -h|--help) usage ;;
@@ -198,6 +200,9 @@ dburl=${url%/*}/bench
 pg_settings=$(psql -At "$dburl" -c "SELECT string_agg(name || '=' || setting, ' ' ORDER BY name)
   FROM pg_settings WHERE name IN ('fsync','synchronous_commit','full_page_writes','shared_buffers','max_connections')")
 log "PostgreSQL $(psql -At "$dburl" -c 'SHOW server_version'): $pg_settings"
+# How the rounds start (settle, below): said with the server's settings in the report's header.
+if [ "$round_checkpoint" = 1 ]; then pg_settings+="; a CHECKPOINT before every round"
+else pg_settings+="; a CHECKPOINT before the first round only"; fi
 record run.txt "pg_settings=$pg_settings"
 
 export DATABASE_URL=$dburl
@@ -293,7 +298,17 @@ range_counts() {  # completed, failed, events of payments first..last
              WHERE substr(q.\"orderCode\", 10)::int BETWEEN $1 AND $2)
       FROM payments p WHERE substr(p.\"orderCode\", 10)::int BETWEEN $1 AND $2"
 }
-settle() { psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" -c "CHECKPOINT" >/dev/null; }
+# Before each round. The CHECKPOINT starts every round at the start of a checkpoint cycle, where
+# nearly every change is its page's first since the checkpoint and writes a full-page image;
+# with --no-round-checkpoint only the first round does, and PostgreSQL checkpoints at its own
+# pace (max_wal_size, checkpoint_timeout) after that, as in production.
+checkpointed=0
+settle() {
+  local checkpoint=()
+  if [ "$round_checkpoint" = 1 ] || [ "$checkpointed" = 0 ]; then checkpoint=(-c CHECKPOINT); fi
+  checkpointed=1
+  psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" "${checkpoint[@]}" >/dev/null
+}
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # CPU ticks of the whole PostgreSQL server: the postmaster, its live children, and the children
 # it has reaped (backends of pgbench's connections end with each round).
