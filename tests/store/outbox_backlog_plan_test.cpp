@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/outbox_backlog_sql.h"
+#include "support/outbox_seed.h"
 #include "support/plan_scans.h"
 #include "support/test_database.h"
 
@@ -24,16 +25,7 @@ class OutboxBacklogPlanTest : public ::testing::Test {
   void SetUp() override {
     db_ = std::make_unique<PgTestDatabase>();
     db_->migrate();
-    // A quiet production table: everything published, and analyzed so.
-    db_->exec(R"sql(
-      INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
-                          "publishedAt", "createdAt")
-      SELECT 'published-' || g, 'payment-' || g, 'Payment', 'PaymentCompleted', '{}'::jsonb,
-             true, '2025-12-13 06:00:00'::timestamp, '2025-12-13 05:00:00'::timestamp
-                                                     + g * interval '1 ms'
-        FROM generate_series(1, $1::integer) g)sql",
-              {std::to_string(kPublished)});
-    db_->exec("ANALYZE outbox");
+    seed_published_outbox(*db_, kPublished);
     // Then events to publish, and some the relay gave up on (3 tries).
     db_->exec(R"sql(
       INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, "retryCount",

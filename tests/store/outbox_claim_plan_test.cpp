@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/postgres/outbox_claim_sql.h"
+#include "support/outbox_seed.h"
 #include "support/plan_scans.h"
 #include "support/test_database.h"
 
@@ -31,16 +32,7 @@ class OutboxClaimPlanTest : public ::testing::Test {
   void SetUp() override {
     db_ = std::make_unique<PgTestDatabase>();
     db_->migrate();
-    // Every event published, then ANALYZE: the statistics of a quiet production table.
-    db_->exec(R"sql(
-      INSERT INTO outbox (id, "aggregateId", "aggregateType", "eventType", payload, published,
-                          "publishedAt", "createdAt")
-      SELECT 'published-' || g, 'payment-' || g, 'Payment', 'PaymentCompleted', '{}'::jsonb,
-             true, '2025-12-13 06:00:00'::timestamp, '2025-12-13 05:00:00'::timestamp
-                                                     + g * interval '1 ms'
-        FROM generate_series(1, $1::integer) g)sql",
-              {std::to_string(kPublished)});
-    db_->exec("ANALYZE outbox");
+    seed_published_outbox(*db_, kPublished);
   }
 
   // A burst of pending events the statistics have not seen; `payments` of them in turn.
