@@ -1,6 +1,7 @@
 #pragma once
 // Storage ports. The application talks to these; store/postgres and store/sqlite implement them.
 // Every method is safe to call from several threads at once unless it says otherwise.
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -91,6 +92,16 @@ struct OutboxBacklog {
   std::int64_t dead = 0;
   std::optional<double> oldest_pending_age_minutes;
 };
+
+// oldest_pending_age_minutes from the oldest pending event's "createdAt" as a store reads it
+// (nullopt: no event pending, or a text that is no timestamp); never negative.
+inline std::optional<double> pending_age_minutes(Timestamp now,
+                                                 const std::optional<std::string>& created_at) {
+  if (!created_at) return std::nullopt;
+  const auto t = parse_timestamp(*created_at);
+  if (!t) return std::nullopt;
+  return std::max(0.0, double((now - *t).count()) / 60000.0);
+}
 
 struct OutboxStats : OutboxBacklog {
   std::int64_t total = 0;

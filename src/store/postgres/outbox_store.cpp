@@ -170,14 +170,6 @@ Result<std::vector<OutboxEvent>> events_of(const Rows& rows) {
   return events;
 }
 
-// How long ago the oldest pending event was created, from its createdAt text.
-std::optional<double> age_minutes(Timestamp now, const std::optional<std::string>& created) {
-  if (!created) return std::nullopt;
-  const auto t = parse_timestamp(*created);
-  if (!t) return std::nullopt;
-  return std::max(0.0, double((now - *t).count()) / 60000.0);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<OutboxClaim>> PgOutboxStore::claim_batch(const ClaimOptions& options) {
@@ -250,7 +242,7 @@ Result<OutboxStats> PgOutboxStore::stats(Timestamp now, int max_retries) {
   s.pending = rows->integer(0, 2);
   s.dead = rows->integer(0, 3);
   s.published_at_only = rows->integer(0, 5);
-  s.oldest_pending_age_minutes = age_minutes(now, rows->optional_text(0, 4));
+  s.oldest_pending_age_minutes = pending_age_minutes(now, rows->optional_text(0, 4));
   return s;
 }
 
@@ -260,7 +252,7 @@ Result<OutboxBacklog> PgOutboxStore::backlog(Timestamp now, int max_retries) {
   OutboxBacklog b;
   b.pending = rows->integer(0, 0);
   b.dead = rows->integer(0, 1);
-  b.oldest_pending_age_minutes = age_minutes(now, rows->optional_text(0, 2));
+  b.oldest_pending_age_minutes = pending_age_minutes(now, rows->optional_text(0, 2));
   return b;
 }
 

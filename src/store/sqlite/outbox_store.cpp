@@ -223,10 +223,7 @@ Result<OutboxStats> LiteOutboxStore::stats(Timestamp now, int max_retries) {
   s.pending = q.integer(2);
   s.dead = q.integer(3);
   s.published_at_only = q.integer(5);
-  if (auto oldest = q.optional_text(4)) {
-    if (auto t = parse_timestamp(*oldest))
-      s.oldest_pending_age_minutes = std::max(0.0, double((now - *t).count()) / 60000.0);
-  }
+  s.oldest_pending_age_minutes = pending_age_minutes(now, q.optional_text(4));
   return s;
 }
 
