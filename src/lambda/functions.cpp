@@ -187,12 +187,20 @@ int run_function(std::string_view handler, std::string_view runtime_api) {
   const char* deployed = std::getenv("AWS_LAMBDA_FUNCTION_NAME");
   Metrics metrics(deployed && *deployed ? std::string(deployed)
                                         : std::string(handler_name(*function)));
-  alert_if_payos_lookup_unindexed(*ctx);
   Handler handler_fn = make_handler(*function, *ctx, metrics);
   // Cold start as seen from inside: exec to ready; written with the first invocation's metrics.
   if (auto age = process_age_ms()) metrics.gauge("InitDuration", *age, MetricUnit::Milliseconds);
   ctx->log.info("lambda runtime ready", {{"handler", handler_name(*function)}});
-  return run_loop(runtime_api, handler_fn);
+  // The start-up check of the lookup index, once per execution environment, after the first
+  // result is posted: on the connection that invocation opened, and not on the path of the
+  // callback that caused the cold start (the query on a new session costs about as much as
+  // the rest of the init together).
+  bool checked = false;
+  return run_loop(runtime_api, handler_fn, [&ctx, &checked] {
+    if (checked) return;
+    checked = true;
+    alert_if_payos_lookup_unindexed(*ctx);
+  });
 }
 
 }  // namespace tbpay::lambda

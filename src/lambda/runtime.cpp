@@ -78,7 +78,7 @@ Status<RuntimeApiError> post(RuntimeApiClient& api, const std::string& request_i
 
 }  // namespace
 
-int run_loop(std::string_view runtime_api, const Handler& handler) {
+int run_loop(std::string_view runtime_api, const Handler& handler, const AfterPost& after_post) {
   RuntimeApiClient api(runtime_api);
   int failures = 0;
   while (true) {
@@ -103,6 +103,15 @@ int run_loop(std::string_view runtime_api, const Handler& handler) {
     if (auto posted = post(api, inv.request_id, std::move(out)); !posted)
       log_runtime("error",
                   "posting the result of " + inv.request_id + " failed: " + what(posted.error()));
+    if (after_post) {
+      try {
+        after_post();
+      } catch (const std::exception& e) {
+        log_runtime("error", std::string("after the result of ") + inv.request_id + ": " + e.what());
+      }
+      std::fflush(stdout);
+      std::fflush(stderr);
+    }
   }
 }
 

@@ -32,11 +32,18 @@ struct InvocationResponse {
 
 using Handler = std::function<InvocationResponse(const InvocationRequest&)>;
 
+// Work for after an invocation's result is posted and before the next GET /invocation/next:
+// the invoker has its answer, and Lambda freezes the environment only at that next request.
+using AfterPost = std::function<void()>;
+
 // Fetches invocations from `runtime_api` (host:port, AWS_LAMBDA_RUNTIME_API) and posts the
 // handler's response or error, until the Runtime API cannot be reached any more (Lambda
 // freezes or kills the process instead; tests close their fake). Returns the exit code.
-// A handler that throws reports an invocation error; the loop goes on.
-int run_loop(std::string_view runtime_api, const Handler& handler);
+// A handler that throws reports an invocation error; the loop goes on. `after_post`, when
+// given, runs after each post (whether the post succeeded or not); what it writes to stdout
+// and stderr is flushed before the next request.
+int run_loop(std::string_view runtime_api, const Handler& handler,
+             const AfterPost& after_post = {});
 
 // POST /runtime/init/error: start-up failed (bad configuration). The caller then exits.
 bool report_init_error(std::string_view runtime_api, std::string_view error_type,

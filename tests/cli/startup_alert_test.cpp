@@ -1,14 +1,19 @@
 // `tbpay serve` and each Lambda function, started on the core service's schema exactly as its
 // migrations leave it: PayOS webhooks can only be matched by paymentLinkId
-// ("providerTransactionId"), which no index serves there, so each says so at start-up in one
-// alert line naming the column and the command that fixes it; and says nothing once an index
-// serves that lookup (tbpay's, or the unique one the core service's schema.prisma declares).
+// ("providerTransactionId"), which no index serves there, so each says so in one alert line
+// naming the column and the command that fixes it (`serve` at start-up, a function once its
+// first invocation is answered); and says nothing once an index serves that lookup (tbpay's,
+// or the unique one the core service's schema.prisma declares).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lambda/fake_runtime_api.h"
 #include "support/test_database.h"
 
 namespace tbpay::test {
@@ -55,10 +61,13 @@ std::vector<json> alerts(const std::vector<json>& lines) {
   return found;
 }
 
-// Runs `tbpay args...` with only `env`, stdout and stderr into one file; if `until` is not
-// empty, waits for a line containing it (at most 60 s), then SIGTERM. Returns the output.
-std::string run(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                const std::string& until = "") {
+// `tbpay args...` started with only `env`, stdout and stderr into one file.
+struct Started {
+  pid_t pid;
+  std::string path;
+};
+
+Started start(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   static int calls = 0;
   const std::string path = ::testing::TempDir() + "tbpay_startup_" + std::to_string(getpid()) +
                            "_" + std::to_string(++calls) + ".out";
@@ -76,24 +85,49 @@ std::string run(const std::vector<std::string>& args, const std::vector<std::str
     execve(binary(), argv.data(), envp.data());
     _exit(127);
   }
+  return {pid, path};
+}
+
+// Waits for the process to exit or, if `until` is not empty, for a line containing it (at most
+// 60 s), then SIGTERM. Returns its output.
+std::string finish(const Started& p, const std::string& until = "") {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
   bool exited = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    if (waitpid(p.pid, &status, WNOHANG) == p.pid) {
       exited = true;
       break;
     }
-    if (!until.empty() && slurp(path).find(until) != std::string::npos) break;
+    if (!until.empty() && slurp(p.path).find(until) != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!exited) {
-    kill(pid, SIGTERM);
-    waitpid(pid, &status, 0);
+    kill(p.pid, SIGTERM);
+    waitpid(p.pid, &status, 0);
   }
-  std::string out = slurp(path);
-  std::remove(path.c_str());
+  std::string out = slurp(p.path);
+  std::remove(p.path.c_str());
   return out;
+}
+
+std::string run(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                const std::string& until = "") {
+  return finish(start(args, env), until);
+}
+
+// What each function is invoked with: an API Gateway request for the webhook (a path no
+// provider uses: answered 404), a scheduled event for the others.
+std::string event_for(const std::string& handler) {
+  if (handler != "webhook") return R"({"source":"aws.events","detail-type":"Scheduled Event"})";
+  return json{{"version", "2.0"},
+              {"rawPath", "/dev/webhook/nowhere"},
+              {"requestContext", {{"http", {{"method", "POST"}, {"path", "/dev/webhook/nowhere"}}},
+                                  {"stage", "dev"},
+                                  {"requestId", "startup-alert"}}},
+              {"body", "{}"},
+              {"isBase64Encoded", false}}
+      .dump();
 }
 
 class StartupAlert : public ::testing::Test {
@@ -104,11 +138,17 @@ class StartupAlert : public ::testing::Test {
     return {"DATABASE_URL=" + db_.url(), "PATH=/usr/bin:/bin", "LOG_LEVEL=info"};
   }
   std::string serve() { return run({"serve", "--listen", "127.0.0.1:0"}, env(), "\"listening\""); }
-  // A Lambda function whose Runtime API refuses connections: it starts, then gives up.
+  // A Lambda function that gets one invocation: its output once it asks for the next.
   std::string lambda(const std::string& handler) {
+    testing::FakeRuntimeApi api;
+    api.enqueue(event_for(handler));
     auto e = env();
-    e.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:1");
-    return run({"lambda", "--handler", handler}, e);
+    e.push_back("AWS_LAMBDA_RUNTIME_API=" + api.address());
+    const Started p = start({"lambda", "--handler", handler}, e);
+    EXPECT_EQ(api.wait_for_posts(1).size(), 1u) << handler;
+    EXPECT_TRUE(api.wait_for_idle_poll()) << handler;
+    api.close();  // the runtime's next request fails: it exits
+    return finish(p);
   }
   std::vector<std::pair<std::string, std::string>> every_process() {
     return {{"serve", serve()},
@@ -153,6 +193,38 @@ TEST_F(StartupAlert, AnIndexOnAnotherColumnDoesNotCount) {
   db_.exec(R"(CREATE INDEX ON payments (provider, status))");
   const auto found = alerts(json_lines(serve()));
   EXPECT_EQ(found.size(), 1u);
+}
+
+// The check is not on a cold start's path: the function asks for its first invocation before
+// it opens any connection to the database. Here the database's address accepts connections and
+// never answers; a function that connected during its init would sit in that connection (5 s,
+// then a warning) before asking, with the connection waiting in the listener's queue.
+TEST(StartupAlertLambda, AFunctionAsksForItsFirstInvocationBeforeItConnectsToTheDatabase) {
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(silent, 16), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string url =
+      "postgresql://tbpay@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/tbpay";
+
+  for (const std::string handler : {"webhook", "outbox-processor"}) {
+    testing::FakeRuntimeApi api;
+    const Started p = start({"lambda", "--handler", handler},
+                            {"DATABASE_URL=" + url, "PATH=/usr/bin:/bin", "LOG_LEVEL=info",
+                             "AWS_LAMBDA_RUNTIME_API=" + api.address()});
+    EXPECT_TRUE(api.wait_for_idle_poll()) << handler << ": never asked for an invocation";
+    pollfd pending{silent, POLLIN, 0};
+    EXPECT_EQ(poll(&pending, 1, 0), 0) << handler << ": connected to the database first";
+    api.close();
+    const std::string out = finish(p);
+    EXPECT_NE(out.find("lambda runtime ready"), std::string::npos) << handler << ":\n" << out;
+  }
+  close(silent);
 }
 
 }  // namespace

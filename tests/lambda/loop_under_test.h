@@ -9,10 +9,13 @@ namespace tbpay::testing {
 
 class LoopUnderTest {
  public:
-  LoopUnderTest(FakeRuntimeApi& api, lambda::Handler handler) : api_(api) {
-    exit_code_ = std::async(std::launch::async, [&api, handler = std::move(handler)] {
-      return lambda::run_loop(api.address(), handler);
-    });
+  LoopUnderTest(FakeRuntimeApi& api, lambda::Handler handler, lambda::AfterPost after_post = {})
+      : api_(api) {
+    exit_code_ = std::async(
+        std::launch::async,
+        [&api, handler = std::move(handler), after_post = std::move(after_post)] {
+          return lambda::run_loop(api.address(), handler, after_post);
+        });
   }
   ~LoopUnderTest() { stop(); }
   LoopUnderTest(const LoopUnderTest&) = delete;

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -81,6 +83,40 @@ TEST(LambdaRuntime, ThrowingHandlerReportsAnErrorAndTheNextInvocationStillRuns) 
   EXPECT_FALSE(posts[0].error_type_header.empty());
   EXPECT_EQ(posts[1].kind, Posted::Response);
   EXPECT_EQ(posts[1].request_id, second);
+}
+
+// Work the invoker must not wait for runs once the result is posted, before the next request
+// (Lambda freezes the environment only then); a throw there loses no invocation.
+TEST(LambdaRuntime, AfterPostRunsOncePerInvocationBetweenItsPostAndTheNextRequest) {
+  FakeRuntimeApi api;
+  const std::string first = api.enqueue(R"({"n":1})");
+  const std::string second = api.enqueue(R"({"n":2})");
+  struct Seen {
+    std::size_t posts;
+    std::size_t next_requests;
+  };
+  std::mutex m;
+  std::vector<Seen> seen;
+  LoopUnderTest loop(
+      api, [](const InvocationRequest&) { return InvocationResponse::ok("{}"); },
+      [&api, &m, &seen] {
+        std::unique_lock lock(m);
+        const std::size_t n = seen.size() + 1;
+        // The loop is one thread: a result not yet sent would never arrive while this waits.
+        seen.push_back({api.wait_for_posts(n, std::chrono::seconds(10)).size(), api.next_requests()});
+        if (n == 1) throw std::runtime_error("after the first");
+      });
+  const auto posts = api.wait_for_posts(2);
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_EQ(posts[0].request_id, first);
+  EXPECT_EQ(posts[1].request_id, second);
+  ASSERT_TRUE(api.wait_for_idle_poll());
+  std::unique_lock lock(m);
+  ASSERT_EQ(seen.size(), 2u);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].posts, i + 1) << "invocation " << i + 1 << ": its result was posted first";
+    EXPECT_EQ(seen[i].next_requests, i + 1) << "invocation " << i + 1 << ": no next request yet";
+  }
 }
 
 TEST(LambdaRuntime, TraceIdIsInTheEnvironmentForItsInvocationOnly) {
