@@ -118,26 +118,23 @@ ReconcileReport Reconciler::run(const ReconcileOptions& options, Timestamp now) 
   }
   if (providers.empty()) return report;
 
+  // One read: the window, and with `every` the payments that left it since the previous run
+  // (created in the `every` before its start), each part at most `limit`.
   const Timestamp window_start = now - options.younger_than;
-  auto stale = ctx_.db->payments().pending_created_between(window_start, now - options.older_than,
-                                                           providers, options.limit);
+  const Timestamp from = options.every > 0ms ? window_start - options.every : window_start;
+  auto stale = ctx_.db->payments().pending_created_between(from, window_start,
+                                                           now - options.older_than, providers,
+                                                           options.limit);
   if (!stale) {
     report.store_error = "cannot read stale payments: " + stale.error().message;
     ctx_.log.error("reconcile cannot read stale payments", {{"error", stale.error().message}});
     return report;
   }
   std::vector<Item> items;
-  if (options.every > 0ms) {
-    auto leaving = ctx_.db->payments().pending_created_between(
-        window_start - options.every, window_start, providers, options.limit);
-    if (!leaving) {
-      report.store_error = "cannot read stale payments: " + leaving.error().message;
-      ctx_.log.error("reconcile cannot read stale payments", {{"error", leaving.error().message}});
-      return report;
-    }
-    for (auto& p : *leaving) items.push_back({std::move(p), true});
+  for (auto& p : *stale) {
+    const bool leaving = p.created_at < window_start;
+    items.push_back({std::move(p), leaving});
   }
-  for (auto& p : *stale) items.push_back({std::move(p), false});
   if (items.empty()) return report;
 
   RateGate gates[2] = {RateGate(options.rps), RateGate(options.rps)};

@@ -54,11 +54,13 @@ class PaymentStore {
   virtual Result<std::optional<Payment>> find_by_order_code(std::string_view order_code) = 0;
   virtual Result<std::vector<OutboxEvent>> events_for_payment(std::string_view payment_id) = 0;
 
-  // Reconciliation: PENDING payments of `providers` created in [from, before), oldest first, at
-  // most `limit`. The core service's schema has no index on "createdAt", so on PostgreSQL this
-  // is one sequential scan of payments with a top-N sort, run once per reconcile.
+  // Reconciliation: PENDING payments of `providers` created in [from, before), oldest first,
+  // in two parts of at most `limit` each: those created before `split`, then the others
+  // (from <= split <= before; split = from when there is one part). The core service's schema
+  // has no index on "createdAt", so on PostgreSQL this is one sequential scan of payments, run
+  // once per reconcile.
   virtual Result<std::vector<Payment>> pending_created_between(
-      Timestamp from, Timestamp before, std::span<const Provider> providers,
+      Timestamp from, Timestamp split, Timestamp before, std::span<const Provider> providers,
       std::size_t limit) = 0;
 
   // Is the database reachable now? (/readyz)

@@ -1,3 +1,4 @@
+#include <array>
 #include <atomic>
 #include <latch>
 #include <mutex>
@@ -584,6 +585,57 @@ TEST_P(PaymentStoreTest, TimestampsAreStoredInUtcWhateverTheServerTimeZone) {
   EXPECT_EQ(column_time("completedAt", kOrder), request.at);
   auto created = parse_timestamp(db_->scalar(R"(SELECT "createdAt" FROM outbox)"));
   EXPECT_EQ(created, request.at);
+}
+
+// The reconciler's read: PENDING payments of the providers asked for, created in [from, before),
+// oldest first, at most `limit` on each side of `split` (the window, and the payments that left
+// it since the previous run), so that a crowd on one side never starves the other.
+TEST_P(PaymentStoreTest, PendingCreatedBetweenTakesTheOldestOfEachPartUpToTheLimit) {
+  const Timestamp from = kAt;
+  const Timestamp split = from + std::chrono::minutes(10);
+  const Timestamp before = from + std::chrono::minutes(20);
+  int made = 0;
+  auto make = [&](Timestamp at, Provider provider = Provider::ZaloPay) {
+    NewPayment n;
+    n.id = uuid_v4();
+    n.order_code = "TB-RECONCILE-" + std::to_string(++made);
+    n.amount_cents = 150000;
+    n.provider = provider;
+    n.provider_transaction_id = "251213_" + n.order_code;
+    n.idempotency_key = uuid_v4();
+    n.redirect_url = "https://ticketbottle.example/r";
+    n.payment_url = "https://pay.example/p";
+    n.at = at;
+    EXPECT_TRUE(payments().create(n));
+    return n.order_code;
+  };
+  using std::chrono::minutes;
+  make(from - std::chrono::milliseconds(1));                     // before the range
+  const auto first = make(from);                                 // the range starts here
+  const auto second = make(from + minutes(2));
+  make(from + minutes(3));                                       // past the limit of its part
+  const auto settled = make(from + minutes(1));                  // not PENDING
+  make(from + minutes(4), Provider::PayOS);                      // a provider not asked for
+  const auto third = make(split);                                // the second part starts here
+  const auto fourth = make(split + minutes(5));
+  make(split + minutes(6));                                      // past the limit of its part
+  make(before);                                                  // after the range
+  db_->exec(R"(UPDATE payments SET status = 'COMPLETED' WHERE "orderCode" = $1)", {settled});
+
+  const std::array<Provider, 1> zalopay{Provider::ZaloPay};
+  auto both = payments().pending_created_between(from, split, before, zalopay, 2);
+  auto one = payments().pending_created_between(split, split, before, zalopay, 2);
+
+  auto codes = [](const Result<std::vector<Payment>>& found) {
+    std::vector<std::string> out;
+    if (found)
+      for (const auto& p : *found) out.push_back(p.order_code);
+    return out;
+  };
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_EQ(codes(both), (std::vector<std::string>{first, second, third, fourth}));
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(codes(one), (std::vector<std::string>{third, fourth}));
 }
 
 TEST_P(PaymentStoreTest, CreateInsertsAPendingPaymentThatFindReturns) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/postgres/apply_callback_sql.h"
+#include "store/postgres/pending_between_sql.h"
 #include "store/postgres/stores.h"
 
 namespace tbpay::pg {
@@ -49,18 +50,7 @@ SELECT o.id, o."aggregateId", o."aggregateType", o."eventType", o.payload::text,
  ORDER BY o."createdAt", o.id
 )sql"};
 
-// No index on "createdAt" (the core service's schema): a sequential scan with a top-N sort.
-constexpr Statement kPendingBetween{"pending_created_between", R"sql(
-SELECT p.id, p."orderCode", p."amountCents", p.currency, p.provider, p."providerTransactionId",
-       p."idempotencyKey", p."redirectUrl", p."paymentUrl", p.status, p.metadata::text,
-       p."createdAt", p."updatedAt", p."completedAt", p."failedAt", p."cancelledAt"
-  FROM payments p
- WHERE p.status = 'PENDING'
-   AND p."createdAt" >= $1::timestamp(3) AND p."createdAt" < $2::timestamp(3)
-   AND p.provider = ANY ($3::text[])
- ORDER BY p."createdAt", p.id
- LIMIT $4::bigint
-)sql"};
+constexpr Statement kPendingBetween{"pending_created_between", kPendingBetweenSql};
 
 constexpr Statement kPing{"ping", "SELECT 1"};
 
@@ -288,13 +278,14 @@ Result<std::vector<OutboxEvent>> PgPaymentStore::events_for_payment(std::string_
 }
 
 Result<std::vector<Payment>> PgPaymentStore::pending_created_between(
-    Timestamp from, Timestamp before, std::span<const Provider> providers, std::size_t limit) {
+    Timestamp from, Timestamp split, Timestamp before, std::span<const Provider> providers,
+    std::size_t limit) {
   std::vector<std::string> names;
   for (Provider p : providers) names.emplace_back(to_string(p));
-  auto rows = pool_.run(
-      kPendingBetween,
-      {to_sql_timestamp(from), to_sql_timestamp(before), text_array(names), std::to_string(limit)},
-      Pool::Retry::Once);
+  auto rows = pool_.run(kPendingBetween,
+                        {to_sql_timestamp(from), to_sql_timestamp(split), to_sql_timestamp(before),
+                         text_array(names), std::to_string(limit)},
+                        Pool::Retry::Once);
   if (!rows) return rows.error();
   std::vector<Payment> payments;
   payments.reserve(static_cast<std::size_t>(rows->size()));

@@ -13,7 +13,8 @@ class PgPaymentStore final : public PaymentStore {
   Result<Payment> create(const NewPayment& payment) override;
   Result<std::optional<Payment>> find_by_order_code(std::string_view order_code) override;
   Result<std::vector<OutboxEvent>> events_for_payment(std::string_view payment_id) override;
-  Result<std::vector<Payment>> pending_created_between(Timestamp from, Timestamp before,
+  Result<std::vector<Payment>> pending_created_between(Timestamp from, Timestamp split,
+                                                       Timestamp before,
                                                        std::span<const Provider> providers,
                                                        std::size_t limit) override;
   Status<> ping() override;

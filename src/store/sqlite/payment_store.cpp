@@ -64,15 +64,20 @@ SELECT id, "aggregateId", "aggregateType", "eventType", payload, published,
 )sql";
 
 // Timestamps are TEXT in one fixed form ("2025-12-13 06:05:18.385"), so they compare as text.
+// ?1 from, ?2 split, ?3 before, ?4 providers (a JSON array), ?5 limit per part.
 constexpr const char* kPendingBetween = R"sql(
-SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
-       "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
-       "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
-  FROM payments
- WHERE status = 'PENDING' AND "createdAt" >= ?1 AND "createdAt" < ?2
-   AND provider IN (SELECT value FROM json_each(?3))
+WITH pending AS (
+    SELECT id, "orderCode", "amountCents", currency, provider, "providerTransactionId",
+           "idempotencyKey", "redirectUrl", "paymentUrl", status, metadata,
+           "createdAt", "updatedAt", "completedAt", "failedAt", "cancelledAt"
+      FROM payments
+     WHERE status = 'PENDING' AND "createdAt" >= ?1 AND "createdAt" < ?3
+       AND provider IN (SELECT value FROM json_each(?4))
+)
+SELECT * FROM (SELECT * FROM pending WHERE "createdAt" < ?2 ORDER BY "createdAt", id LIMIT ?5)
+UNION ALL
+SELECT * FROM (SELECT * FROM pending WHERE "createdAt" >= ?2 ORDER BY "createdAt", id LIMIT ?5)
  ORDER BY "createdAt", id
- LIMIT ?4
 )sql";
 
 Result<std::optional<Payment>> find_one(Query& query) {
@@ -241,16 +246,18 @@ Result<std::vector<OutboxEvent>> LitePaymentStore::events_for_payment(std::strin
 }
 
 Result<std::vector<Payment>> LitePaymentStore::pending_created_between(
-    Timestamp from, Timestamp before, std::span<const Provider> providers, std::size_t limit) {
+    Timestamp from, Timestamp split, Timestamp before, std::span<const Provider> providers,
+    std::size_t limit) {
   std::vector<std::string> names;
   for (Provider p : providers) names.emplace_back(to_string(p));
   auto db = pool_.acquire();
   if (!db) return db.error();
   Query q(db->get(), kPendingBetween);
   q.bind(1, to_sql_timestamp(from))
-      .bind(2, to_sql_timestamp(before))
-      .bind(3, json_array(names))
-      .bind(4, static_cast<std::int64_t>(limit));
+      .bind(2, to_sql_timestamp(split))
+      .bind(3, to_sql_timestamp(before))
+      .bind(4, json_array(names))
+      .bind(5, static_cast<std::int64_t>(limit));
   return read_all(q, payment_from);
 }
 
