@@ -42,6 +42,19 @@ struct ServeOptions {
 };
 
 // Writes the aggregated metrics once a minute until asked to stop, then once more.
+// Info lines (one per callback) wait in stdout's buffer for at most this long.
+constexpr auto kLogFlushEvery = std::chrono::milliseconds(200);
+
+void flush_log_periodically(std::stop_token stop, const Logger& log) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  while (!stop.stop_requested()) {
+    cv.wait_for(lock, stop, kLogFlushEvery, [] { return false; });
+    log.flush();
+  }
+}
+
 void flush_metrics_periodically(std::stop_token stop, Metrics& metrics) {
   std::mutex m;
   std::condition_variable_any cv;
@@ -104,6 +117,10 @@ int serve(const ServeOptions& opts) {
   std::stop_source background;
   std::jthread metrics_flush(flush_metrics_periodically, background.get_token(),
                              std::ref(metrics));
+  // A line per callback written straight out is a system call per callback, taken under the
+  // sink's lock; warnings and errors still go out at once, with every line before them.
+  ctx->log.buffer_lines_below(LogLevel::Warn);
+  std::jthread log_flush(flush_log_periodically, background.get_token(), std::cref(ctx->log));
   // The outbox relay, continuously, and the daily cleanup (app/background.h).
   OutboxBackground outbox(*ctx, metrics, exposed);
 
@@ -113,6 +130,7 @@ int serve(const ServeOptions& opts) {
   outbox.stop();
   background.request_stop();
   metrics_flush.join();
+  log_flush.join();
   ctx->log.info("stopped");
   ctx->log.flush();
   return 0;

@@ -1,6 +1,9 @@
 #include "observability/log.h"
 
+#include <iostream>
+
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +31,17 @@ std::string_view level_name(LogLevel l) {
   return "info";
 }
 
+spdlog::level::level_enum spdlog_level(LogLevel l) {
+  switch (l) {
+    case LogLevel::Trace: return spdlog::level::trace;
+    case LogLevel::Debug: return spdlog::level::debug;
+    case LogLevel::Info: return spdlog::level::info;
+    case LogLevel::Warn: return spdlog::level::warn;
+    case LogLevel::Error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
 std::shared_ptr<spdlog::logger> configure(std::shared_ptr<spdlog::logger> l) {
   l->set_pattern("%v");
   l->set_level(spdlog::level::trace);
@@ -36,13 +50,16 @@ std::shared_ptr<spdlog::logger> configure(std::shared_ptr<spdlog::logger> l) {
 }
 }  // namespace
 
-// Not registered with spdlog's global registry: each Logger owns its sink.
+// Not registered with spdlog's global registry: each Logger owns its sink. Stdout goes through
+// std::cout (the same stdio buffer as printf) so that a line can wait there for the next
+// flush (buffer_lines_below); spdlog's stdout sink flushes every line whatever flush_on says.
 Logger::Logger(LogLevel min_level, LogStream stream)
     : min_(min_level),
       sink_(configure(std::make_shared<spdlog::logger>(
           "tbpay", stream == LogStream::Stderr
                        ? spdlog::sink_ptr(std::make_shared<spdlog::sinks::stderr_sink_mt>())
-                       : spdlog::sink_ptr(std::make_shared<spdlog::sinks::stdout_sink_mt>())))) {}
+                       : spdlog::sink_ptr(
+                             std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout))))) {}
 
 Logger::Logger(LogLevel min_level, const std::string& file_path)
     : min_(min_level),
@@ -90,9 +107,11 @@ void Logger::log(LogLevel level, std::string_view message, const nlohmann::json&
     }
   }
   line.back() = '}';
-  sink_->info(line);
+  sink_->log(spdlog_level(level), line);
 }
 
 void Logger::flush() const { sink_->flush(); }
+
+void Logger::buffer_lines_below(LogLevel level) { sink_->flush_on(spdlog_level(level)); }
 
 }  // namespace tbpay

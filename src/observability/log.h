@@ -31,6 +31,10 @@ class Logger {
   void warn(std::string_view m, const nlohmann::json& f = {}) const { log(LogLevel::Warn, m, f); }
   void error(std::string_view m, const nlohmann::json& f = {}) const { log(LogLevel::Error, m, f); }
   void flush() const;
+  // Lines below `level` may wait in the stream's buffer (stdout to a file or a pipe) until a
+  // line at `level` or above, flush(), or a full buffer; by default every line is flushed.
+  // For a process that logs a line per request and flushes on a timer (`serve`).
+  void buffer_lines_below(LogLevel level);
 
  private:
   LogLevel min_;

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -97,6 +101,70 @@ TEST_F(LogTest, LinesBelowTheLevelAreNotWritten) {
   const auto got = lines();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0]["message"], "loud");
+}
+
+// What a child process wrote to its stdout (a pipe), in order, once it has exited. `body`
+// runs in the child with stdout on the pipe; it writes "MARK" to the pipe itself (no stdio),
+// so where MARK lands among the log lines shows when each line left the process.
+std::vector<std::string> stdout_of(void (*body)()) {
+  int fds[2];
+  if (pipe(fds) != 0) return {"pipe failed"};
+  std::fflush(stdout);  // nothing of the test's own output for the child to repeat
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    body();
+    std::fflush(stdout);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string text;
+  char chunk[4096];
+  for (ssize_t n; (n = read(fds[0], chunk, sizeof chunk)) > 0;) text.append(chunk, n);
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto parsed = nlohmann::json::parse(line, nullptr, false);
+    out.push_back(parsed.is_object() ? parsed.value("message", "?") : line);
+  }
+  return out;
+}
+
+void mark() { (void)!write(1, "MARK\n", 5); }
+
+TEST(LogStdout, EveryLineLeavesAtOnceByDefault) {
+  const auto got = stdout_of([] {
+    Logger log(LogLevel::Info, LogStream::Stdout);
+    log.info("one");
+    mark();
+    log.warn("two");
+    mark();
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{"one", "MARK", "two", "MARK"}));
+}
+
+// `serve` writes a line per callback and flushes on a timer; a warning or an error still leaves
+// at once, and takes every line before it along, in order.
+TEST(LogStdout, BufferedLinesWaitForALineAtTheLevelOrAFlush) {
+  const auto got = stdout_of([] {
+    Logger log(LogLevel::Info, LogStream::Stdout);
+    log.buffer_lines_below(LogLevel::Warn);
+    log.info("one");
+    log.info("two");
+    mark();
+    log.error("three");
+    mark();
+    log.info("four");
+    mark();
+    log.flush();
+    mark();
+  });
+  EXPECT_EQ(got, (std::vector<std::string>{"MARK", "one", "two", "three", "MARK", "MARK", "four",
+                                           "MARK"}));
 }
 
 }  // namespace
