@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -41,29 +42,22 @@ struct ServeOptions {
   int committers = http::ServerOptions{}.committers;
 };
 
-// Writes the aggregated metrics once a minute until asked to stop, then once more.
-// Info lines (one per callback) wait in stdout's buffer for at most this long.
+// Runs `act` every `period` until asked to stop, then once more.
+void every(std::stop_token stop, std::chrono::milliseconds period,
+           const std::function<void()>& act) {
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  while (!stop.stop_requested()) {
+    cv.wait_for(lock, stop, period, [] { return false; });
+    act();
+  }
+}
+
+// The aggregated metrics are written once a minute; info lines (one per callback) wait in
+// stdout's buffer for at most 200 ms.
+constexpr auto kMetricsFlushEvery = std::chrono::minutes(1);
 constexpr auto kLogFlushEvery = std::chrono::milliseconds(200);
-
-void flush_log_periodically(std::stop_token stop, const Logger& log) {
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lock(m);
-  while (!stop.stop_requested()) {
-    cv.wait_for(lock, stop, kLogFlushEvery, [] { return false; });
-    log.flush();
-  }
-}
-
-void flush_metrics_periodically(std::stop_token stop, Metrics& metrics) {
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lock(m);
-  while (!stop.stop_requested()) {
-    cv.wait_for(lock, stop, std::chrono::seconds(60), [] { return false; });
-    metrics.flush();
-  }
-}
 
 int serve(const ServeOptions& opts) {
   auto ctx = make_context_from_env();
@@ -115,12 +109,13 @@ int serve(const ServeOptions& opts) {
   // Background work runs beside the server and stops once it has shut down. Each task takes
   // the stop token and returns soon after stop is requested.
   std::stop_source background;
-  std::jthread metrics_flush(flush_metrics_periodically, background.get_token(),
-                             std::ref(metrics));
+  std::jthread metrics_flush(every, background.get_token(), kMetricsFlushEvery,
+                             [&metrics] { metrics.flush(); });
   // A line per callback written straight out is a system call per callback, taken under the
   // sink's lock; warnings and errors still go out at once, with every line before them.
   ctx->log.buffer_lines_below(LogLevel::Warn);
-  std::jthread log_flush(flush_log_periodically, background.get_token(), std::cref(ctx->log));
+  std::jthread log_flush(every, background.get_token(), kLogFlushEvery,
+                         [&log = ctx->log] { log.flush(); });
   // The outbox relay, continuously, and the daily cleanup (app/background.h).
   OutboxBackground outbox(*ctx, metrics, exposed);
 
