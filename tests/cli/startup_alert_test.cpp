@@ -6,44 +6,26 @@
 // or the unique one the core service's schema.prisma declares).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "lambda/fake_runtime_api.h"
+#include "reliability/support/child_process.h"
 #include "support/test_database.h"
 
 namespace tbpay::test {
 namespace {
 
 using nlohmann::json;
-
-const char* binary() {
-  const char* b = std::getenv("TBPAY_BINARY");
-  if (!b) throw std::runtime_error("TBPAY_BINARY is not set (ctest sets it)");
-  return b;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Every JSON line of a process's stdout and stderr together (wherever logs go).
 std::vector<json> json_lines(const std::string& text) {
@@ -61,60 +43,11 @@ std::vector<json> alerts(const std::vector<json>& lines) {
   return found;
 }
 
-// `tbpay args...` started with only `env`, stdout and stderr into one file.
-struct Started {
-  pid_t pid;
-  std::string path;
-};
+using reliability::ChildProcess;
+using reliability::TempFolder;
 
-Started start(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  static int calls = 0;
-  const std::string path = ::testing::TempDir() + "tbpay_startup_" + std::to_string(getpid()) +
-                           "_" + std::to_string(++calls) + ".out";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv{const_cast<char*>(binary())};
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    execve(binary(), argv.data(), envp.data());
-    _exit(127);
-  }
-  return {pid, path};
-}
-
-// Waits for the process to exit or, if `until` is not empty, for a line containing it (at most
-// 60 s), then SIGTERM. Returns its output.
-std::string finish(const Started& p, const std::string& until = "") {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  int status = 0;
-  bool exited = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(p.pid, &status, WNOHANG) == p.pid) {
-      exited = true;
-      break;
-    }
-    if (!until.empty() && slurp(p.path).find(until) != std::string::npos) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (!exited) {
-    kill(p.pid, SIGTERM);
-    waitpid(p.pid, &status, 0);
-  }
-  std::string out = slurp(p.path);
-  std::remove(p.path.c_str());
-  return out;
-}
-
-std::string run(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                const std::string& until = "") {
-  return finish(start(args, env), until);
-}
+// Its stdout and stderr together (logs go to either).
+std::string output_of(const ChildProcess& p) { return p.stdout_text() + p.stderr_text(); }
 
 // What each function is invoked with: an API Gateway request for the webhook (a path no
 // provider uses: answered 404), a scheduled event for the others.
@@ -137,19 +70,31 @@ class StartupAlert : public ::testing::Test {
   std::vector<std::string> env() const {
     return {"DATABASE_URL=" + db_.url(), "PATH=/usr/bin:/bin", "LOG_LEVEL=info"};
   }
-  std::string serve() { return run({"serve", "--listen", "127.0.0.1:0"}, env(), "\"listening\""); }
+  std::string serve() {
+    ChildProcess p({"serve", "--listen", "127.0.0.1:0"}, env(), folder_.path(), next_name());
+    EXPECT_TRUE(p.wait_for_log("listening"));
+    p.signal(SIGTERM);
+    p.wait_exit();
+    return output_of(p);
+  }
   // A Lambda function that gets one invocation: its output once it asks for the next.
   std::string lambda(const std::string& handler) {
     testing::FakeRuntimeApi api;
     api.enqueue(event_for(handler));
     auto e = env();
     e.push_back("AWS_LAMBDA_RUNTIME_API=" + api.address());
-    const Started p = start({"lambda", "--handler", handler}, e);
+    ChildProcess p({"lambda", "--handler", handler}, e, folder_.path(), next_name());
     EXPECT_EQ(api.wait_for_posts(1).size(), 1u) << handler;
     EXPECT_TRUE(api.wait_for_idle_poll()) << handler;
     api.close();  // the runtime's next request fails: it exits
-    return finish(p);
+    p.wait_exit();
+    return output_of(p);
   }
+  std::string run(const std::vector<std::string>& args) {
+    const auto done = reliability::run_tbpay(args, env(), folder_.path(), next_name());
+    return done.out + done.err;
+  }
+  std::string next_name() { return "tbpay-" + std::to_string(++started_); }
   std::vector<std::pair<std::string, std::string>> every_process() {
     return {{"serve", serve()},
             {"webhook", lambda("webhook")},
@@ -159,6 +104,8 @@ class StartupAlert : public ::testing::Test {
   }
 
   PgTestDatabase db_;
+  TempFolder folder_;
+  int started_ = 0;
 };
 
 TEST_F(StartupAlert, WithoutAnIndexOnProviderTransactionIdServeAndEachFunctionRaiseOneAlert) {
@@ -175,7 +122,7 @@ TEST_F(StartupAlert, WithoutAnIndexOnProviderTransactionIdServeAndEachFunctionRa
 }
 
 TEST_F(StartupAlert, TheLookupIndexSilencesIt) {
-  const std::string migrate = run({"migrate", "--lookup-index"}, env());
+  const std::string migrate = run({"migrate", "--lookup-index"});
   ASSERT_NE(migrate.find("payments_provider_providerTransactionId_idx"), std::string::npos)
       << migrate;
   for (const auto& [name, out] : every_process())
@@ -212,16 +159,19 @@ TEST(StartupAlertLambda, AFunctionAsksForItsFirstInvocationBeforeItConnectsToThe
   const std::string url =
       "postgresql://tbpay@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/tbpay";
 
+  TempFolder folder;
   for (const std::string handler : {"webhook", "outbox-processor"}) {
     testing::FakeRuntimeApi api;
-    const Started p = start({"lambda", "--handler", handler},
-                            {"DATABASE_URL=" + url, "PATH=/usr/bin:/bin", "LOG_LEVEL=info",
-                             "AWS_LAMBDA_RUNTIME_API=" + api.address()});
+    ChildProcess p({"lambda", "--handler", handler},
+                   {"DATABASE_URL=" + url, "PATH=/usr/bin:/bin", "LOG_LEVEL=info",
+                    "AWS_LAMBDA_RUNTIME_API=" + api.address()},
+                   folder.path(), handler);
     EXPECT_TRUE(api.wait_for_idle_poll()) << handler << ": never asked for an invocation";
     pollfd pending{silent, POLLIN, 0};
     EXPECT_EQ(poll(&pending, 1, 0), 0) << handler << ": connected to the database first";
     api.close();
-    const std::string out = finish(p);
+    p.wait_exit();
+    const std::string out = output_of(p);
     EXPECT_NE(out.find("lambda runtime ready"), std::string::npos) << handler << ":\n" << out;
   }
   close(silent);
