@@ -12,11 +12,6 @@
 
 namespace tbpay {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Sleeps for `d` unless stop is requested first. Returns false when it was.
 bool pause(std::stop_token stop, std::chrono::milliseconds d) {
   std::mutex m;
   std::condition_variable_any cv;
@@ -24,6 +19,10 @@ bool pause(std::stop_token stop, std::chrono::milliseconds d) {
   cv.wait_for(lock, stop, d, [] { return false; });
   return !stop.stop_requested();
 }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // The relay and the cleanup count their runs in `metrics` and `exposed` themselves; the
 // reconciler counts in `metrics`, and its runs are counted in `exposed` here.

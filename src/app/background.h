@@ -3,6 +3,7 @@
 // is on Kafka within about a second of its commit), and the cleanup, once a day. And the
 // reconciliation of stale PENDING payments, once a minute.
 #include <chrono>
+#include <stop_token>
 #include <thread>
 
 namespace tbpay {
@@ -10,6 +11,9 @@ namespace tbpay {
 struct Context;
 class Metrics;
 class ServeMetrics;
+
+// Sleeps for `d` unless stop is requested first. Returns false when it was.
+bool pause(std::stop_token stop, std::chrono::milliseconds d);
 
 struct OutboxBackgroundOptions {
   // Polling, not LISTEN/NOTIFY: a notification would need a trigger on the core service's

@@ -1,10 +1,8 @@
 // `tbpay serve`: the long-running server (containers, EKS, local development).
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -45,13 +43,8 @@ struct ServeOptions {
 // Runs `act` every `period` until asked to stop, then once more.
 void every(std::stop_token stop, std::chrono::milliseconds period,
            const std::function<void()>& act) {
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lock(m);
-  while (!stop.stop_requested()) {
-    cv.wait_for(lock, stop, period, [] { return false; });
-    act();
-  }
+  while (pause(stop, period)) act();
+  act();
 }
 
 // The aggregated metrics are written once a minute; info lines (one per callback) wait in
