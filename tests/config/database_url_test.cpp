@@ -99,9 +99,9 @@ TEST(DatabaseUrl, TheUrlsOwnOptionsComeFirstAndTbpaysSessionSettingsLast) {
   EXPECT_EQ(s.url, "postgresql://u@h/db");
   // The schema name is taken verbatim (quoted: case and space kept; the space escaped for
   // libpq's options syntax).
-  EXPECT_EQ(
-      s.options,
-      std::string("-c statement_timeout=5000 -c search_path=\"Core\\ Payments\" ") + kSession);
+  EXPECT_EQ(s.options,
+            "-c statement_timeout=5000 -c search_path=\"Core\\ Payments\" "
+            "-c TimeZone=UTC -c DateStyle=ISO");  // then kSession
 }
 
 TEST(DatabaseUrl, PrismasTlsArgumentsBecomeLibpqs) {

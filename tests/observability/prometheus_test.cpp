@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -117,7 +118,7 @@ TEST(Prometheus, PromtoolRefusesABrokenExposition) {
 // The alert rules the README offers load in Prometheus, and fire when they should
 // (deploy/prometheus/alerts_test.yml).
 TEST(PrometheusAlerts, RulesLoadAndFireOnDeadEventsAndAnOldBacklog) {
-  const std::string dir = std::string(TBPAY_SOURCE_DIR_PATH) + "/deploy/prometheus";
+  const std::string dir = std::string(std::getenv("TBPAY_SOURCE_DIR")) + "/deploy/prometheus";
   auto check = test::promtool("check rules " + dir + "/alerts.yml");
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_NE(check.output.find("SUCCESS"), std::string::npos) << check.output;
