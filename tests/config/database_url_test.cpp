@@ -101,7 +101,7 @@ TEST(DatabaseUrl, TheUrlsOwnOptionsComeFirstAndTbpaysSessionSettingsLast) {
   // libpq's options syntax).
   EXPECT_EQ(s.options,
             "-c statement_timeout=5000 -c search_path=\"Core\\ Payments\" "
-            "-c TimeZone=UTC -c DateStyle=ISO");  // then kSession
+            "-c TimeZone=UTC -c DateStyle=ISO");  // the URL's options, then kSession
 }
 
 TEST(DatabaseUrl, PrismasTlsArgumentsBecomeLibpqs) {
