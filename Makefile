@@ -27,7 +27,7 @@ run: configure
 
 # Every ctest test (unit, integration, Kafka mock cluster, Lambda, reliability), then each
 # libFuzzer target for FUZZ_SMOKE_SECONDS under ASan+UBSan, two at a time (scripts/fuzz-smoke.sh,
-# clang build in build-fuzz). The fuzz smoke runs even when a ctest test failed; `make test`
+# clang build in build-clang). The fuzz smoke runs even when a ctest test failed; `make test`
 # fails if either did (with ctest's status first).
 FUZZ_SMOKE_SECONDS ?= 30
 test: build
@@ -49,7 +49,7 @@ format:
 bench: configure
 	BUILD_DIR=$(BUILD_DIR) scripts/bench.sh $(BENCH_FLAGS)
 
-# libFuzzer targets (clang, ASan+UBSan) built in build-fuzz, each run for FUZZ_SECONDS.
+# libFuzzer targets (clang, ASan+UBSan) built in build-clang, each run for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -58,7 +58,8 @@ fuzz: deps
 package: build
 	scripts/package-lambda.sh $(BUILD_DIR)
 
-# The unit tests under ASan+UBSan+LSan (clang, build-sanitize); CI runs the whole suite so
+# The unit tests under ASan+UBSan+LSan (clang, build-clang: the fuzz targets' build, so `src/`
+# is compiled with clang once); CI runs the whole suite so
 # (SANITIZE_LABELS=all) after `make test`.
 # Other labels or the whole suite: make test-sanitize SANITIZE_LABELS="unit lambda" or =all
 SANITIZE_LABELS ?= unit

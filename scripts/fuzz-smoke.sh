@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The fuzzing part of `make test`: every libFuzzer target (clang, ASan+UBSan, built in build-fuzz
+# The fuzzing part of `make test`: every libFuzzer target (clang, ASan+UBSan, built in build-clang
 # by `scripts/fuzz.sh --build-only`) runs for SECONDS (default 30) from its seed corpus, JOBS
 # (default 2) at a time. Fails when any target finds a crash, a leak, a sanitizer report, a
 # timeout or a broken invariant, and prints the command that replays the input it kept.
-#   scripts/fuzz-smoke.sh [SECONDS]       FUZZ_BUILD_DIR, JOBS and FUZZ_TARGETS may be set.
+#   scripts/fuzz-smoke.sh [SECONDS]       CLANG_BUILD_DIR, JOBS and FUZZ_TARGETS may be set.
 set -euo pipefail
 seconds=${1:-30}
 jobs=${JOBS:-2}
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${FUZZ_BUILD_DIR:-build-fuzz}
 cd "$here"
+# shellcheck source=lib/clang-build.sh
+. scripts/lib/clang-build.sh
+build=$clang_build_dir
 
 start=$(date +%s)
-FUZZ_BUILD_DIR=$build scripts/fuzz.sh --build-only
+CLANG_BUILD_DIR=$build scripts/fuzz.sh --build-only
 echo "fuzz build: $(($(date +%s) - start)) s"
 targets=${FUZZ_TARGETS:-$(ninja -C "$build" -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): phony$/\1/p' | sort -u)}
 

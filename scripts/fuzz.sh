@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds every libFuzzer target (clang, ASan+UBSan) in build-fuzz and runs each for SECONDS
-# (default 60). Fails when any target finds a crash, a leak, a sanitizer report or a broken
-# invariant; the input that did it is kept under build-fuzz/fuzz-work/<target>/artifacts/.
-#   scripts/fuzz.sh [SECONDS]        FUZZ_BUILD_DIR, JOBS and FUZZ_TARGETS (space-separated) may be set.
+# Builds every libFuzzer target (clang, ASan+UBSan) in build-clang (scripts/lib/clang-build.sh)
+# and runs each for SECONDS (default 60). Fails when any target finds a crash, a leak, a sanitizer
+# report or a broken invariant; the input that did it is kept under
+# build-clang/fuzz-work/<target>/artifacts/.
+#   scripts/fuzz.sh [SECONDS]        CLANG_BUILD_DIR, JOBS and FUZZ_TARGETS (space-separated) may be set.
 #   scripts/fuzz.sh --build-only     configure and build the targets, run nothing (fuzz-smoke.sh).
 set -euo pipefail
 build_only=0
@@ -12,19 +13,11 @@ if [ "${1:-}" = --build-only ]; then
 fi
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${FUZZ_BUILD_DIR:-build-fuzz}
 cd "$here"
-
-if [ ! -f "$build/build.ninja" ]; then
-  # -O1 with line tables (for the sanitizers' stack traces), as libFuzzer's documentation
-  # builds: a fifth quicker to compile than -O2 -g, which matters in `make test` from a clean
-  # checkout. Debug keeps assertions on.
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
-    -DTBPAY_FUZZ=ON -DTBPAY_BUILD_TESTS=OFF -DTBPAY_BUILD_BENCH=OFF >/dev/null
-fi
-# Re-read the fuzz/ folders (a new target may have been added since the last configure).
-cmake "$build" >/dev/null
+# shellcheck source=lib/clang-build.sh
+. scripts/lib/clang-build.sh
+build=$clang_build_dir
+configure_clang_build "$build"
 
 targets=${FUZZ_TARGETS:-$(ninja -C "$build" -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): phony$/\1/p' | sort -u)}
 if [ -z "$targets" ]; then

@@ -1,27 +1,22 @@
 #!/usr/bin/env bash
-# Tests under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included): a clang
-# build in build-sanitize (-DTBPAY_SANITIZE=ON), then ctest through scripts/test.sh (which starts
-# a throwaway PostgreSQL unless TEST_DATABASE_URL is set). Any sanitizer report fails the test.
+# Tests under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer included), built in
+# the clang build the fuzz targets use (build-clang, scripts/lib/clang-build.sh), then ctest
+# through scripts/test.sh (which starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set).
+# Any sanitizer report fails the test.
 # Only the test executables the chosen labels need are built.
 #   scripts/test-sanitize.sh [LABEL...]   default: unit; `all` for the whole suite, whose tests
 #                                         that run `tbpay` as a child then run the sanitized one.
-#   SANITIZE_BUILD_DIR (default build-sanitize), JOBS.
+#   CLANG_BUILD_DIR (default build-clang), JOBS, TEST_JOBS.
 set -euo pipefail
 labels=("${@:-unit}")
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${SANITIZE_BUILD_DIR:-build-sanitize}
 cd "$here"
+# shellcheck source=lib/clang-build.sh
+. scripts/lib/clang-build.sh
+build=$clang_build_dir
 
 start=$(date +%s)
-if [ ! -f "$build/build.ninja" ]; then
-  # -O1 with line tables: what the sanitizers recommend (their stack traces need no more), and
-  # much quicker to build than -O2 -g.
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_FLAGS_DEBUG="-O1 -gline-tables-only" \
-    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
-    -DTBPAY_SANITIZE=ON -DTBPAY_BUILD_BENCH=OFF >/dev/null
-fi
-cmake "$build" >/dev/null  # picks up test folders added since the last configure
+configure_clang_build "$build"
 ctest_args=()
 if [ "${labels[*]}" = all ]; then
   targets=(all)
