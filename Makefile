@@ -59,8 +59,7 @@ package: build
 	scripts/package-lambda.sh $(BUILD_DIR)
 
 # The unit tests under ASan+UBSan+LSan (clang, build-clang: the fuzz targets' build, so `src/`
-# is compiled with clang once); CI runs the whole suite so
-# (SANITIZE_LABELS=all) after `make test`.
+# is compiled with clang once); CI runs the whole suite so (SANITIZE_LABELS=all) after `make test`.
 # Other labels or the whole suite: make test-sanitize SANITIZE_LABELS="unit lambda" or =all
 SANITIZE_LABELS ?= unit
 test-sanitize: deps
