@@ -16,7 +16,7 @@ build=$clang_build_dir
 start=$(date +%s)
 CLANG_BUILD_DIR=$build scripts/fuzz.sh --build-only
 echo "fuzz build: $(($(date +%s) - start)) s"
-targets=${FUZZ_TARGETS:-$(ninja -C "$build" -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): phony$/\1/p' | sort -u)}
+targets=$(fuzz_targets "$build")
 
 # A fresh corpus each time (the seeds in the repository are only read), so one run's findings
 # never hide in the next one's corpus.

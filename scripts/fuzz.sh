@@ -19,7 +19,7 @@ cd "$here"
 build=$clang_build_dir
 configure_clang_build "$build"
 
-targets=${FUZZ_TARGETS:-$(ninja -C "$build" -t targets all | sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): phony$/\1/p' | sort -u)}
+targets=$(fuzz_targets "$build")
 if [ -z "$targets" ]; then
   echo "fuzz: no fuzz_* targets found" >&2
   exit 1

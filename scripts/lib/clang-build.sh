@@ -18,3 +18,9 @@ configure_clang_build() {  # $1: the build directory
   fi
   cmake "$1" >/dev/null  # picks up test and fuzz folders added since the last configure
 }
+
+# The fuzz targets to build and run: FUZZ_TARGETS (space-separated), else every fuzz_* target.
+fuzz_targets() {  # $1: the build directory
+  echo "${FUZZ_TARGETS:-$(ninja -C "$1" -t targets all |
+    sed -n 's/^\(fuzz_[A-Za-z0-9_]*\): phony$/\1/p' | sort -u)}"
+}
