@@ -4,9 +4,18 @@
 --
 --   wrk -t T -c C -d 20s -s bench/webhook.lua http://127.0.0.1:PORT -- callbacks.tsv T
 --
+-- wrk initializes its threads one after the other and starts each as soon as it is ready, so
+-- thread 0 would post alone while thread 1 still reads the file (a second or more on the
+-- machine's other core), and its early requests would count, with their latencies, before the
+-- measured seconds begin. Each thread therefore marks itself ready in CALLBACKS.ready, and no
+-- thread posts before all have (the wait precedes the first request's clock).
+--
 -- A reply counts as success when it is HTTP 200 with ZaloPay's "return_code":1 or PayOS's
 -- "error":0. Anything else is a failure; the first few are printed. The summary ends with
 -- `key=value` lines that scripts/bench.sh reads.
+
+local ffi = require("ffi")
+ffi.cdef("int usleep(unsigned int usec);")
 
 local threads = {}
 local next_id = 0
@@ -19,7 +28,8 @@ end
 
 function init(args)
   local file = args[1]
-  local nthreads = tonumber(args[2] or "1")
+  nthreads = tonumber(args[2] or "1")
+  ready_path = file .. ".ready"
   requests = {}
   local headers = { ["Content-Type"] = "application/json" }
   local n, k = 0, 0
@@ -39,9 +49,33 @@ function init(args)
   successes = 0
   failures = 0
   exhausted = 0
+  -- Thread 0 is initialized first: it starts the file afresh; the others add to it.
+  local ready = assert(io.open(ready_path, id == 0 and "w" or "a"))
+  ready:write(".")
+  ready:close()
+  waiting = nthreads > 1
+  -- wrk calls thread 0's request() once from its main thread, before starting any thread, to
+  -- check what it returns: that call must neither wait nor use a callback up.
+  checking = id == 0
+end
+
+local function threads_ready()
+  local f = io.open(ready_path, "r")
+  if not f then return 0 end
+  local n = #f:read("*a")
+  f:close()
+  return n
 end
 
 function request()
+  if checking then
+    checking = false
+    return requests[1] or wrk.format("GET", "/healthz")
+  end
+  if waiting then
+    while threads_ready() < nthreads do ffi.C.usleep(1000) end
+    waiting = false
+  end
   if sent >= total then
     -- Nothing fresh left: stop rather than post a duplicate (which would be cheaper).
     exhausted = 1
@@ -66,6 +100,7 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
+  os.remove(threads[1]:get("ready_path"))
   local ok, bad, out, posted = 0, 0, 0, 0
   for _, t in ipairs(threads) do
     ok = ok + (t:get("successes") or 0)
