@@ -252,7 +252,7 @@ struct TbpayRound {
   long events = 0;                  // outbox events of them (SQL)
   long server_ticks = 0;            // CPU of the PostgreSQL server during the round
   long tbpay_ticks = 0;             // CPU of tbpay serve
-  long client_ticks = 0;            // CPU of wrk
+  long client_ticks = 0;            // CPU of wrk while it posted
   long runq_ns = 0;                 // time tbpay's threads waited for a CPU
   std::string relay_drain_seconds;  // --with-relay: the backlog gone after the round
 };
@@ -270,7 +270,13 @@ TbpayRound read_tbpay_round(const fs::path& out, const RoundFiles& files, long t
   round.server_ticks = delta("pg_ticks");
   round.tbpay_ticks = delta("tbpay_ticks");
   round.runq_ns = delta("runq_ns");
-  round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
+  // Without what wrk spent reading its callbacks before the measured seconds (runs before
+  // bench/webhook.lua printed it have none).
+  const double setup = round.wrk.contains("bench_setup_cpu_s")
+                           ? number(get(round.wrk, "bench_setup_cpu_s"))
+                           : 0.0;
+  round.client_ticks = ticks(
+      std::max(0.0, children_cpu_seconds(read_file(out / files.times)) - setup), ticks_per_second);
   if (notes.contains("relay_drain_end")) {
     round.relay_drain_seconds = format(
         "%.1f", number(get(notes, "relay_drain_end")) - number(get(notes, "relay_drain_start")));
