@@ -308,6 +308,10 @@ settle() {
   if [ "$round_checkpoint" = 1 ] || [ "$checkpointed" = 0 ]; then checkpoint=(-c CHECKPOINT); fi
   checkpointed=1
   psql -q "$dburl" -c "VACUUM ANALYZE payments" -c "VACUUM ANALYZE outbox" "${checkpoint[@]}" >/dev/null
+  # The signed callbacks (hundreds of MB, written before the first round) and anything else
+  # dirty go to disk now: the kernel would write them back 30 s after, in the middle of a
+  # round, on the disk that holds the WAL, and a commit's flush would wait behind them.
+  sync
 }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 # CPU ticks of the whole PostgreSQL server: the postmaster, its live children, and the children
