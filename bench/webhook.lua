@@ -54,9 +54,9 @@ function init(args)
   ready:write(".")
   ready:close()
   waiting = nthreads > 1
-  -- wrk's CPU until now (all threads: the last one to be initialized is this one when id is
-  -- T-1): reading and formatting the callbacks, before the measured seconds. bench_report
-  -- leaves it out of wrk's CPU per callback.
+  -- The process's CPU so far. In the last thread to be initialized (id T-1) that is what wrk
+  -- spent reading and formatting every thread's callbacks before any thread posted;
+  -- bench_report leaves it out of wrk's CPU per callback.
   setup_cpu = os.clock()
   -- wrk calls thread 0's request() once from its main thread, before starting any thread, to
   -- check what it returns: that call must neither wait nor use a callback up.
