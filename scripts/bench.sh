@@ -420,14 +420,19 @@ wrk_round() {  # $1 series (tbpay-C, relay-C: serve's relay publishes as it goes
   local perf_pid="" stat_pid=""
   if [ "$profile" = perf ] && [ "$r" = "$rounds" ] && [ "$s" = "tbpay-$conns" ]; then
     # Where the time goes: samples of every process, and tbpay's system calls and context
-    # switches (on this VM they, not tbpay's own code, dominate its CPU).
-    perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration" >/dev/null 2>&1 &
+    # switches (on this VM they, not tbpay's own code, dominate its CPU). Both start when every
+    # wrk thread is ready to post (bench/webhook.lua's ready file), not while wrk reads its
+    # callbacks.
+    local ready="$out/callbacks-$s-$r.tsv.ready"
+    rm -f "$ready"
+    posting() { until [ "$(stat -c %s "$ready" 2>/dev/null || echo 0)" -ge "$threads" ]; do sleep 0.01; done; }
+    (posting; exec perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration") >/dev/null 2>&1 &
     perf_pid=$!
     local events=raw_syscalls:sys_enter,context-switches,task-clock
     for sc in recvmsg sendmsg recvfrom sendto poll epoll_wait epoll_ctl futex write timerfd_settime getpid; do
       events+=,syscalls:sys_enter_$sc
     done
-    perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration" >/dev/null 2>&1 &
+    (posting; exec perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration") >/dev/null 2>&1 &
     stat_pid=$!
   fi
   record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)"
