@@ -544,10 +544,11 @@ if [ "$profile" = perf ]; then
   perf report -i "$out/perf.data" --sort comm --stdio -g none 2>/dev/null | grep '%' | head -12 >"$out/perf-by-process.txt" || true
   perf report -i "$out/perf.data" --comm tbpay --no-children --sort dso,symbol --stdio -g none 2>/dev/null |
     grep '%' | head -60 | cut -c1-160 >"$out/perf-tbpay.txt" || true
-  # perf stat attaches a little after wrk starts: count per libpq send (one per callback).
-  n=$(awk '$2 == "syscalls:sys_enter_sendto" { gsub(/,/, "", $1); print $1 }' "$out/perf-stat-tbpay.txt")
+  # perf stat is attached for the seconds wrk posts: per callback of the round (not per libpq
+  # send: a group of callbacks is one).
+  n=$(sed -n 's/^bench_success=//p' "$out/wrk-tbpay-$conns-$rounds.txt")
   {
-    echo "tbpay, last round, per callback ($n callbacks while perf stat was attached):"
+    echo "tbpay, last round, per callback ($n callbacks in the round, perf stat attached for its ${duration} s):"
     awk -v n="$n" '$2 ~ /^(raw_syscalls|syscalls|context-switches)/ { gsub(/,/, "", $1); printf "  %-36s %6.2f\n", $2, $1 / n }
                    $2 == "msec" && $3 == "task-clock" { gsub(/,/, "", $1); printf "  %-36s %6.0f us\n", "cpu (task-clock)", $1 * 1000 / n }' \
       "$out/perf-stat-tbpay.txt"
