@@ -291,6 +291,9 @@ run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file (X.txt; w
     "http://127.0.0.1:$port" -- "$3" "$threads" && times >"${4%.txt}.times") >"$4" 2>&1 ||
     die "wrk (see $4)"
 }
+# Returns once every wrk thread is ready to post: bench/webhook.lua adds a byte to its ready
+# file ($1, the callbacks file's name + .ready) for each.
+wrk_posting() { until [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$threads" ]; do sleep 0.01; done; }
 range_counts() {  # completed, failed, events of payments first..last
   psql -At -F' ' "$dburl" -c "
     SELECT count(*) FILTER (WHERE p.status = 'COMPLETED'), count(*) FILTER (WHERE p.status = 'FAILED'),
@@ -420,19 +423,16 @@ wrk_round() {  # $1 series (tbpay-C, relay-C: serve's relay publishes as it goes
   local perf_pid="" stat_pid=""
   if [ "$profile" = perf ] && [ "$r" = "$rounds" ] && [ "$s" = "tbpay-$conns" ]; then
     # Where the time goes: samples of every process, and tbpay's system calls and context
-    # switches (on this VM they, not tbpay's own code, dominate its CPU). Both start when every
-    # wrk thread is ready to post (bench/webhook.lua's ready file), not while wrk reads its
-    # callbacks.
+    # switches. Both start when wrk posts, not while it reads its callbacks.
     local ready="$out/callbacks-$s-$r.tsv.ready"
     rm -f "$ready"
-    posting() { until [ "$(stat -c %s "$ready" 2>/dev/null || echo 0)" -ge "$threads" ]; do sleep 0.01; done; }
-    (posting; exec perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration") >/dev/null 2>&1 &
+    (wrk_posting "$ready"; exec perf record -a -g -e cpu-clock -F 499 -o "$out/perf.data" -- sleep "$duration") >/dev/null 2>&1 &
     perf_pid=$!
     local events=raw_syscalls:sys_enter,context-switches,task-clock
     for sc in recvmsg sendmsg recvfrom sendto poll epoll_wait epoll_ctl futex write timerfd_settime getpid; do
       events+=,syscalls:sys_enter_$sc
     done
-    (posting; exec perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration") >/dev/null 2>&1 &
+    (wrk_posting "$ready"; exec perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration") >/dev/null 2>&1 &
     stat_pid=$!
   fi
   record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)"
