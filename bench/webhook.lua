@@ -5,9 +5,9 @@
 --   wrk -t T -c C -d 20s -s bench/webhook.lua http://127.0.0.1:PORT -- callbacks.tsv T
 --
 -- wrk initializes its threads one after the other and starts each as soon as it is ready, so
--- thread 0 would post alone while thread 1 still reads the file (a second or more on the
--- machine's other core), and its early requests would count, with their latencies, before the
--- measured seconds begin. Each thread therefore marks itself ready in CALLBACKS.ready, and no
+-- thread 0 would post alone while thread 1 still reads the file (on the machine's other core:
+-- tenths of a second for a full `make bench`'s files, seconds for larger ones), and its early
+-- requests would count, with their latencies, before the measured seconds begin. Each thread therefore marks itself ready in CALLBACKS.ready, and no
 -- thread posts before all have (the wait precedes the first request's clock).
 --
 -- A reply counts as success when it is HTTP 200 with ZaloPay's "return_code":1 or PayOS's

@@ -291,9 +291,14 @@ run_wrk() {  # $1 conns, $2 seconds, $3 callbacks file, $4 result file (X.txt; w
     "http://127.0.0.1:$port" -- "$3" "$threads" && times >"${4%.txt}.times") >"$4" 2>&1 ||
     die "wrk (see $4)"
 }
-# Returns once every wrk thread is ready to post: bench/webhook.lua adds a byte to its ready
-# file ($1, the callbacks file's name + .ready) for each.
-wrk_posting() { until [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$threads" ]; do sleep 0.01; done; }
+# Returns once every wrk thread is ready to post (bench/webhook.lua adds a byte to its ready
+# file, $1, the callbacks file's name + .ready, for each), or after 60 s should wrk not start.
+wrk_posting() {
+  for _ in $(seq 1 6000); do
+    [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -lt "$threads" ] || return 0
+    sleep 0.01
+  done
+}
 range_counts() {  # completed, failed, events of payments first..last
   psql -At -F' ' "$dburl" -c "
     SELECT count(*) FILTER (WHERE p.status = 'COMPLETED'), count(*) FILTER (WHERE p.status = 'FAILED'),
