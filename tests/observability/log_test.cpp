@@ -66,13 +66,17 @@ TEST_F(LogTest, QuotesNewlinesAndInvalidUtf8StayInsideTheirStrings) {
   {
     Logger log(LogLevel::Info, path_);
     log.error("a \"quoted\"\nmessage", {{"error", std::string("bad \xff\xfe utf-8 \"\\")},
-                                        {"we\"ird key", "v"}});
+                                        {"we\"ird key", "v"},
+                                        {"key \xff", "w"}});
+    log.info("m\xe9ssage \x7f");
   }
   const auto got = lines();
-  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0]["message"], "a \"quoted\"\nmessage");
   EXPECT_EQ(got[0]["error"], "bad \xEF\xBF\xBD\xEF\xBF\xBD utf-8 \"\\");
   EXPECT_EQ(got[0]["we\"ird key"], "v");
+  EXPECT_EQ(got[0]["key \xEF\xBF\xBD"], "w");
+  EXPECT_EQ(got[1]["message"], "m\xEF\xBF\xBDssage \x7f");
 }
 
 TEST_F(LogTest, FieldsNamedLikeTheBaseFieldsReplaceThemOnce) {
