@@ -1,4 +1,4 @@
-// Micro-benchmarks of callback verification, each next to a baseline measured in the same run,
+// Micro-benchmarks of a callback's verification and of its log line, each next to a baseline measured in the same run,
 // so that the summary at the end reads as ratios (what tbpay adds over the bare HMAC / parse).
 //
 //   zalopay/verify             the whole ZaloPay verify(): parse body, HMAC of `data`, compare,
@@ -10,6 +10,9 @@
 //   payos/verify               the whole PayOS verify(): parse, canonicalise, HMAC, compare
 //   baseline/json_parse_payos  nlohmann::json::parse of the same body (no canonical form, no MAC)
 //   baseline/hmac_oneshot_payos  one-shot HMAC() of the canonical string
+//   log/webhook_line           Logger::log of a processed callback's line (its fields as the
+//                              webhook gives them), lines buffered as `serve` buffers them
+//   baseline/json_dump_line    the same line as one nlohmann object, dump()ed
 #include <benchmark/benchmark.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -25,7 +28,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/time.h"
 #include "crypto/crypto.h"
+#include "observability/log.h"
 #include "providers/payos/payos.h"
 #include "providers/zalopay/zalopay.h"
 
@@ -183,6 +188,37 @@ void hmac_oneshot_payos(benchmark::State& state) {
     benchmark::DoNotOptimize(oneshot_hmac_hex(kPayOs.checksum_key, f.payos_canonical));
 }
 
+// A processed callback's log line: the fields WebhookIngestion::conclude gives the logger.
+nlohmann::json webhook_line_fields() {
+  return {{"request_id", "384b6096-ca08-48bd-99f7-41b2367d2977"},
+          {"provider", "ZALOPAY"},
+          {"outcome", "processed"},
+          {"http_status", 200},
+          {"order_code", "TB-LTDTNL-20251213-8D39986M"},
+          {"payment_id", "97908679-f9cc-0eee-1de6-46b15e250169"},
+          {"status", "COMPLETED"},
+          {"amount", 1250000},
+          {"latency_ms", 3.805285}};
+}
+
+void log_webhook_line(benchmark::State& state) {
+  tbpay::Logger log(tbpay::LogLevel::Info, std::string("/dev/null"));
+  log.buffer_lines_below(tbpay::LogLevel::Warn);
+  const auto fields = webhook_line_fields();
+  for (auto _ : state) log.info("webhook", fields);
+}
+
+void json_dump_webhook_line(benchmark::State& state) {
+  const auto fields = webhook_line_fields();
+  for (auto _ : state) {
+    nlohmann::json line = {{"time", tbpay::to_iso8601(tbpay::now_utc())},
+                           {"level", "info"},
+                           {"message", "webhook"}};
+    line.update(fields);
+    benchmark::DoNotOptimize(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
 // Keeps each run's time per iteration so that main() can print the ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -205,6 +241,8 @@ BENCHMARK(payos_canonical)->Name("payos/canonical");
 BENCHMARK(payos_verify)->Name("payos/verify");
 BENCHMARK(json_parse_payos)->Name("baseline/json_parse_payos");
 BENCHMARK(hmac_oneshot_payos)->Name("baseline/hmac_oneshot_payos");
+BENCHMARK(log_webhook_line)->Name("log/webhook_line");
+BENCHMARK(json_dump_webhook_line)->Name("baseline/json_dump_line");
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
@@ -221,6 +259,7 @@ int main(int argc, char** argv) {
       {"payos/verify", "baseline/hmac_oneshot_payos"},
       {"payos/verify", "baseline/json_parse_payos"},
       {"payos/canonical", "baseline/hmac_oneshot_payos"},
+      {"log/webhook_line", "baseline/json_dump_line"},
   };
   std::printf("\n%-28s %-30s %10s %10s %7s\n", "measured", "baseline (same run)", "cpu ns",
               "base ns", "ratio");

@@ -637,7 +637,7 @@ std::string other_sections(const fs::path& out, const Values& run, const std::st
   // The micro-benchmarks print their own table of measured against baseline, from "measured".
   const auto micro = read_file(out / "providers_bench.txt");
   if (!micro.empty()) {
-    text += "\nverification micro-benchmarks (CPU time, same run):\n";
+    text += "\nmicro-benchmarks: verification, the log line (CPU time, same run):\n";
     bool from_here = false;
     for (const auto line : lines_of(micro)) {
       from_here = from_here || line.starts_with("measured");
