@@ -69,7 +69,9 @@ Logger::Logger(LogLevel min_level, const std::string& file_path)
 
 namespace {
 // Writes JSON text into a line as it goes, with no string of its own per value. Invalid UTF-8
-// becomes U+FFFD rather than an exception in a log call.
+// becomes U+FFFD rather than an exception in a log call. nlohmann's public dump() returns a new
+// string each time; its serializer (namespace detail, the one dump() itself uses) writes into
+// ours, and finishes each value before returning.
 class JsonText {
  public:
   explicit JsonText(std::string& line)
