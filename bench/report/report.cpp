@@ -271,10 +271,8 @@ TbpayRound read_tbpay_round(const fs::path& out, const RoundFiles& files, long t
   round.tbpay_ticks = delta("tbpay_ticks");
   round.runq_ns = delta("runq_ns");
   // Without what wrk spent reading its callbacks before the measured seconds (runs before
-  // bench/webhook.lua printed it have none).
-  const double setup = round.wrk.contains("bench_setup_cpu_s")
-                           ? number(get(round.wrk, "bench_setup_cpu_s"))
-                           : 0.0;
+  // bench/webhook.lua printed it have none: get() gives "", number() 0).
+  const double setup = number(get(round.wrk, "bench_setup_cpu_s"));
   round.client_ticks = ticks(
       std::max(0.0, children_cpu_seconds(read_file(out / files.times)) - setup), ticks_per_second);
   if (notes.contains("relay_drain_end")) {
