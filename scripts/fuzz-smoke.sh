@@ -14,7 +14,7 @@ cd "$here"
 build=$clang_build_dir
 
 start=$(date +%s)
-CLANG_BUILD_DIR=$build scripts/fuzz.sh --build-only
+scripts/fuzz.sh --build-only  # the same build-clang (CLANG_BUILD_DIR)
 echo "fuzz build: $(($(date +%s) - start)) s"
 targets=$(fuzz_targets "$build")
 
