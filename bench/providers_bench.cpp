@@ -1,5 +1,6 @@
-// Micro-benchmarks of a callback's verification and of its log line, each next to a baseline measured in the same run,
-// so that the summary at the end reads as ratios (what tbpay adds over the bare HMAC / parse).
+// Micro-benchmarks of a callback's verification and of its log line, each next to a baseline
+// measured in the same run, so that the summary at the end reads as ratios (what tbpay adds
+// over the bare HMAC / parse / dump).
 //
 //   zalopay/verify             the whole ZaloPay verify(): parse body, HMAC of `data`, compare,
 //                              parse `data`, read the fields
