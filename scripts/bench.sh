@@ -335,6 +335,13 @@ pg_cpu_ticks() {
 # The CPU a load generator used is the `times` of the subshell that ran it (its last line, the
 # children's user and system time), written to X.times beside its output X.txt.
 # Nanoseconds the threads of a process spent ready to run but waiting for a CPU.
+# The WAL the server has written so far: records, full-page images, bytes (pg_stat_wal).
+wal_stats() { psql -At -F ' ' "$dburl" -c 'SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal'; }
+wal_note() {  # $1: start or end
+  local records fpi bytes
+  read -r records fpi bytes < <(wal_stats)
+  echo "wal_records_$1=$records" "wal_fpi_$1=$fpi" "wal_bytes_$1=$bytes"
+}
 runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
@@ -388,6 +395,7 @@ pgbench_round() {  # $1 series (least-C or statement-C), $2 round
   settle
   log "round $r $s: pgbench -c $c -j $threads -M prepared -T $duration -f $script (payments $first..$last); load $(loadavg)"
   pg0=$(pg_cpu_ticks)
+  record "round-$s-$r.txt" $(wal_note start)
   (cd "$out" && pgbench -n -c "$c" -j "$threads" -M prepared -T "$duration" \
     -D n=-1 -D first="$first" -D last="$last" -D clients="$c" -D seed="$seed" \
     -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
@@ -407,7 +415,7 @@ pgbench_round() {  # $1 series (least-C or statement-C), $2 round
   wait "$job" || { cat "$log" >&2; die "pgbench"; }
   sleep 0.5  # the round's backends exit and are reaped
   record "round-$s-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)" \
-    "${steady[@]}"
+    "${steady[@]}" $(wal_note end)
   read -r completed failed events < <(range_counts "$first" "$last")
   record "round-$s-$r.txt" "completed=$completed" "failed=$failed" "events=$events"
   log "round $r $s: $("$report" --round "$s" "$r" "$out")"
@@ -440,12 +448,12 @@ wrk_round() {  # $1 series (tbpay-C, relay-C: serve's relay publishes as it goes
     (wrk_posting "$ready"; exec perf stat -e "$events" -p "$tbpay_pid" -o "$out/perf-stat-tbpay.txt" -- sleep "$duration") >/dev/null 2>&1 &
     stat_pid=$!
   fi
-  record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)"
+  record "$note" "first=$first" "last=$last" "pg_ticks_start=$(pg_cpu_ticks)" $(wal_note start)
   [ "$relaying" = 0 ] || psql -q "$dburl" -c 'ALTER TABLE outbox ALTER COLUMN published SET DEFAULT false'
   record "$note" "runq_ns_start=$(runq_ns "$server_pid")" "tbpay_ticks_start=$(cpu_ticks "$server_pid")"
   run_wrk "$c" "$duration" "$out/callbacks-$s-$r.tsv" "$w"
   record "$note" "tbpay_ticks_end=$(cpu_ticks "$server_pid")" "runq_ns_end=$(runq_ns "$server_pid")" \
-    "pg_ticks_end=$(pg_cpu_ticks)"
+    "pg_ticks_end=$(pg_cpu_ticks)" $(wal_note end)
   [ -z "$perf_pid" ] || wait "$perf_pid" "$stat_pid" || true
   local completed failed events
   sleep 1  # requests wrk stopped waiting for at the end have committed by now

@@ -155,6 +155,33 @@ RoundFiles legacy_tbpay_files(int r) {
           "round-tbpay-" + name + ".txt"};
 }
 
+// The WAL PostgreSQL wrote during a round (pg_stat_wal before and after it): its bytes, and
+// how many of its records were whole pages, the first change to a page since a checkpoint
+// (full_page_writes). Rounds of runs from before the script noted it have none.
+struct Wal {
+  long bytes = 0, full_pages = 0;
+
+  static Wal of(const Values& notes) {
+    const auto delta = [&](const std::string& key) {
+      return integer(get(notes, key + "_end")) - integer(get(notes, key + "_start"));
+    };
+    return {delta("wal_bytes"), delta("wal_fpi")};
+  }
+  Wal& operator+=(const Wal& other) {
+    bytes += other.bytes;
+    full_pages += other.full_pages;
+    return *this;
+  }
+};
+
+// "5.4 KB (0.75 full pages)" per callback; "n/a" without a callback or a note of the WAL.
+std::string wal_per(const Wal& wal, long callbacks) {
+  if (callbacks <= 0 || wal.bytes <= 0) return "n/a";
+  const auto n = static_cast<double>(callbacks);
+  return format("%.1f KB (%.2f full pages)", static_cast<double>(wal.bytes) / 1024 / n,
+                static_cast<double>(wal.full_pages) / n);
+}
+
 // One round of the ceiling: pgbench's output and logs, and what the script noted around it.
 struct CeilingRound {
   long processed = 0;        // every transaction pgbench ran
@@ -166,6 +193,7 @@ struct CeilingRound {
   long first = 0, last = 0;  // the round's payments
   long server_ticks = 0;     // CPU of the PostgreSQL server during the round
   long client_ticks = 0;     // CPU of pgbench
+  Wal wal;
   // From whole per-transaction logs (runs with series): the transactions that named one of the
   // round's payments, and whether a client ran past them (its later ones named none).
   std::optional<long> on_payments;
@@ -234,6 +262,7 @@ CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, lo
   round.first = integer(get(notes, "first"));
   round.last = integer(get(notes, "last"));
   round.server_ticks = integer(get(notes, "pg_ticks_end")) - integer(get(notes, "pg_ticks_start"));
+  round.wal = Wal::of(notes);
   round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
   if (whole_logs_of_clients > 0) count_on_payments(log, whole_logs_of_clients, round);
   if (notes.contains("steady_end")) {
@@ -254,6 +283,7 @@ struct TbpayRound {
   long tbpay_ticks = 0;             // CPU of tbpay serve
   long client_ticks = 0;            // CPU of wrk while it posted
   long runq_ns = 0;                 // time tbpay's threads waited for a CPU
+  Wal wal;
   std::string relay_drain_seconds;  // --with-relay: the backlog gone after the round
 };
 
@@ -270,6 +300,7 @@ TbpayRound read_tbpay_round(const fs::path& out, const RoundFiles& files, long t
   round.server_ticks = delta("pg_ticks");
   round.tbpay_ticks = delta("tbpay_ticks");
   round.runq_ns = delta("runq_ns");
+  round.wal = Wal::of(notes);
   // Without what wrk spent reading its callbacks before the measured seconds (runs before
   // bench/webhook.lua printed it have none: get() gives "", number() 0).
   const double setup = number(get(round.wrk, "bench_setup_cpu_s"));
@@ -386,6 +417,8 @@ struct CeilingSeries {
   long conns = 0;
   long transactions = 0, processed = 0, server_ticks = 0, client_ticks = 0;
   long window_server_ticks = 0, window_transactions = 0;
+  long completed = 0;
+  Wal wal;
   std::string seconds = "0", committed = "yes";
   std::vector<std::string> rounds;  // tps per round, as "%.0f"
   std::string tps, p50, p99;        // "%.1f"; milliseconds as "%.3f"
@@ -407,6 +440,8 @@ CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files 
     s.client_ticks += c.client_ticks;
     s.window_server_ticks += c.window_server_ticks;
     s.window_transactions += c.window_transactions;
+    s.completed += c.completed;
+    s.wal += c.wal;
     s.seconds = awk_number(number(s.seconds) + number(c.seconds));
     s.rounds.push_back(format("%.0f", number(c.tps)));
     latencies.insert(latencies.end(), c.steady.latencies_us.begin(), c.steady.latencies_us.end());
@@ -441,6 +476,7 @@ struct TbpaySeries {
   long conns = 0;
   long ok = 0, failed = 0, socket_errors = 0, completed = 0, events = 0;
   long server_ticks = 0, tbpay_ticks = 0, client_ticks = 0, runq_ns = 0;
+  Wal wal;
   std::string seconds = "0", committed = "yes";
   std::vector<std::string> rounds, p50s, p99s, relay_drain;
   std::string rps, p50, p99, worst_p99;
@@ -463,6 +499,7 @@ TbpaySeries tbpay_series(const fs::path& out, int rounds, long conns, Files file
     s.tbpay_ticks += t.tbpay_ticks;
     s.client_ticks += t.client_ticks;
     s.runq_ns += t.runq_ns;
+    s.wal += t.wal;
     s.seconds = awk_number(number(s.seconds) + number(get(t.wrk, "bench_seconds")));
     s.rounds.push_back(format("%.0f", number(get(t.wrk, "bench_rps"))));
     s.p50s.push_back(get(t.wrk, "bench_p50_ms"));
@@ -776,6 +813,9 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     text += wide_row("CPU per callback, tbpay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
     text += row("tbpay run-queue wait (" + c_text + ")", runq_per_callback(t) + " per callback",
                 "its threads ready, no CPU free (the machine's load)");
+    text += wide_row("WAL per callback (" + c_text + ")",
+                     "least " + wal_per(least.wal, least.completed) + "; tbpay " +
+                         wal_per(t.wal, t.completed));
   }
 
   // tbpay while serve's relay publishes what it ingests, against the same least work.
@@ -802,6 +842,8 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
                     t.worst_p99 + " ms");
     text += row("  per round: tbpay + relay rps", joined(t.rounds), "");
     text += wide_row("CPU per callback, +relay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
+    text += wide_row("WAL per callback, +relay (" + c_text + ")",
+                     "tbpay and its relay " + wal_per(t.wal, t.completed));
   }
 
   // The Node.js design tbpay replaces, on the same server, with the same kind of callbacks.

@@ -360,6 +360,13 @@ TEST(BenchReportSeriesTable, TbpayAgainstTheLeastWorkAt16Connections) {
   EXPECT_EQ(line_of(table, "tbpay run-queue wait (c=16)"),
             row("tbpay run-queue wait (c=16)", "217 us per callback",
                 "its threads ready, no CPU free (the machine's load)"));
+  // pg_stat_wal's deltas over the rounds' completed payments. Least work: 54648000 + 92304000 +
+  // 60678000 = 207630000 bytes and 13662 + 7692 + 10113 = 31467 full pages over 9108 + 15384 +
+  // 10113 = 34605: 6000 bytes (5.9 KB) and 0.91 each. tbpay: 287768000 bytes and 29000 full
+  // pages over 62887: 4576 bytes (4.5 KB) and 0.46.
+  EXPECT_EQ(line_of(table, "WAL per callback (c=16)"),
+            "WAL per callback (c=16)            least 5.9 KB (0.91 full pages); tbpay 4.5 KB "
+            "(0.46 full pages)");
 }
 
 TEST(BenchReportSeriesTable, TbpayAgainstTheLeastWorkAt64Connections) {
@@ -393,6 +400,9 @@ TEST(BenchReportSeriesTable, TbpayAgainstTheLeastWorkAt64Connections) {
   // callbacks before posting (bench_setup_cpu_s): 72 + 68 + 70 = 210 ticks.
   EXPECT_EQ(line_of(table, "CPU per callback, tbpay (c=64)"),
             "CPU per callback, tbpay (c=64)     postgres 138 + tbpay 84 + wrk 21 us");
+  // These rounds' notes have no pg_stat_wal figures (runs from before the script took them).
+  EXPECT_EQ(line_of(table, "WAL per callback (c=64)"),
+            "WAL per callback (c=64)            least n/a; tbpay n/a");
 }
 
 TEST(BenchReportSeriesTable, TbpayWithServesRelayAndTbpaysStatement) {
@@ -413,6 +423,9 @@ TEST(BenchReportSeriesTable, TbpayWithServesRelayAndTbpaysStatement) {
             row("  per round: tbpay + relay rps", "2500 3161 2915", ""));
   EXPECT_EQ(line_of(table, "CPU per callback, +relay (c=16)"),
             "CPU per callback, +relay (c=16)    postgres 332 + tbpay 190 + wrk 61 us");
+  // 302925000 bytes and 43275 full pages over 43275 payments: the relay's WAL is in them.
+  EXPECT_EQ(line_of(table, "WAL per callback, +relay (c=16)"),
+            "WAL per callback, +relay (c=16)    tbpay and its relay 6.8 KB (1.00 full pages)");
   // 522 + 494 + 483 = 1499 steady transactions over 3.8421 + 3.8146 + 3.8298 = 11.4865 s.
   EXPECT_EQ(
       line_of(table, "statement: pgbench tps (c=16)"),
