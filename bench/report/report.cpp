@@ -193,7 +193,7 @@ struct CeilingRound {
   long first = 0, last = 0;  // the round's payments
   long server_ticks = 0;     // CPU of the PostgreSQL server during the round
   long client_ticks = 0;     // CPU of pgbench
-  Wal wal;
+  Wal wal;                   // PostgreSQL's WAL during the round
   // From whole per-transaction logs (runs with series): the transactions that named one of the
   // round's payments, and whether a client ran past them (its later ones named none).
   std::optional<long> on_payments;
@@ -283,7 +283,7 @@ struct TbpayRound {
   long tbpay_ticks = 0;             // CPU of tbpay serve
   long client_ticks = 0;            // CPU of wrk while it posted
   long runq_ns = 0;                 // time tbpay's threads waited for a CPU
-  Wal wal;
+  Wal wal;                          // PostgreSQL's WAL during the round
   std::string relay_drain_seconds;  // --with-relay: the backlog gone after the round
 };
 
@@ -813,9 +813,9 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     text += wide_row("CPU per callback, tbpay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
     text += row("tbpay run-queue wait (" + c_text + ")", runq_per_callback(t) + " per callback",
                 "its threads ready, no CPU free (the machine's load)");
-    text += wide_row("WAL per callback (" + c_text + ")",
-                     "least " + wal_per(least.wal, least.completed) + "; tbpay " +
-                         wal_per(t.wal, t.completed));
+    text += wide_row(
+        "WAL per callback (" + c_text + ")",
+        "least " + wal_per(least.wal, least.completed) + "; tbpay " + wal_per(t.wal, t.completed));
   }
 
   // tbpay while serve's relay publishes what it ingests, against the same least work.
