@@ -335,14 +335,14 @@ pg_cpu_ticks() {
 # The CPU a load generator used is the `times` of the subshell that ran it (its last line, the
 # children's user and system time), written to X.times beside its output X.txt.
 # Nanoseconds the threads of a process spent ready to run but waiting for a CPU.
-# The WAL the server has written so far: records, full-page images, bytes (pg_stat_wal).
-wal_stats() { psql -At -F ' ' "$dburl" -c 'SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal'; }
+runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
+# The WAL the server has written so far: records, full-page images, bytes (pg_stat_wal),
+# as key=value words for a round's note.
 wal_note() {  # $1: start or end
   local records fpi bytes
-  read -r records fpi bytes < <(wal_stats)
+  read -r records fpi bytes < <(psql -At -F ' ' "$dburl" -c 'SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal')
   echo "wal_records_$1=$records" "wal_fpi_$1=$fpi" "wal_bytes_$1=$bytes"
 }
-runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
 # tbpay runs a lean statement for a callback's first attempt (no FOR UPDATE) and a fuller one

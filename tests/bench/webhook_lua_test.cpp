@@ -1,8 +1,10 @@
 // bench/webhook.lua, the wrk script of `make bench`'s webhook rounds, run as scripts/bench.sh
 // runs it (two threads, a callbacks file of `PATH<TAB>BODY` lines) against a real `tbpay serve`
 // on PostgreSQL. The rates of `make bench` are only what they claim if the script posts each
-// callback once, waits for every thread before posting, leaves wrk's check call unposted, and
-// stops a thread that has nothing fresh left rather than repeat a callback.
+// callback once: each thread its own lines, none for wrk's check call, none twice once a thread
+// has run out. Here every thread also gets through the barrier that holds posting until all
+// are ready, and its file is removed; whether the barrier keeps the threads together is a
+// matter of timing, which the bench's own per-round figures show.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -68,13 +70,13 @@ TEST(BenchWebhookLua, PostsEveryCallbackOnceThenEachThreadStops) {
   EXPECT_EQ(value("bench_socket_errors"), "0");
   EXPECT_EQ(value("bench_threads_exhausted"), "2");
   // What bench_report reads besides: the measured seconds and wrk's CPU before posting.
-  EXPECT_GT(std::stod(value("bench_seconds")), 0.0);
-  EXPECT_GE(std::stod(value("bench_setup_cpu_s")), 0.0);
+  EXPECT_GT(std::atof(value("bench_seconds").c_str()), 0.0);
+  EXPECT_NE(value("bench_setup_cpu_s"), "(missing)");
   // The barrier's file is gone once wrk is done.
   EXPECT_FALSE(std::filesystem::exists(callbacks + ".ready"));
 
-  // Every payment moved once, with its one event: wrk's check call posted nothing, and no
-  // callback was posted twice (a second copy would be answered as a success too).
+  // Every payment moved once, with its one event: wrk's check call used no callback up, and
+  // none was posted twice (PayOS's reply to a second copy is a success too).
   EXPECT_EQ(pg_count(db.url(),
                      "SELECT count(*) FROM payments WHERE \"orderCode\" LIKE 'TB-WRK-%' "
                      "AND status = 'COMPLETED'"),
