@@ -7,8 +7,9 @@
 -- wrk initializes its threads one after the other and starts each as soon as it is ready, so
 -- thread 0 would post alone while thread 1 still reads the file (on the machine's other core:
 -- tenths of a second for a full `make bench`'s files, seconds for larger ones), and its early
--- requests would count, with their latencies, before the measured seconds begin. Each thread therefore marks itself ready in CALLBACKS.ready, and no
--- thread posts before all have (the wait precedes the first request's clock).
+-- requests would count, with their latencies, before the measured seconds begin. Each thread
+-- therefore marks itself ready in CALLBACKS.ready, and no thread posts before all have (the
+-- wait precedes the first request's clock).
 --
 -- A reply counts as success when it is HTTP 200 with ZaloPay's "return_code":1 or PayOS's
 -- "error":0. Anything else is a failure; the first few are printed. The summary ends with

@@ -336,12 +336,12 @@ pg_cpu_ticks() {
 # children's user and system time), written to X.times beside its output X.txt.
 # Nanoseconds the threads of a process spent ready to run but waiting for a CPU.
 runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'; }
-# The WAL the server has written so far: records, full-page images, bytes (pg_stat_wal),
-# as key=value words for a round's note.
+# The WAL the server has written so far, full-page images and bytes (pg_stat_wal), as
+# key=value words for a round's note.
 wal_note() {  # $1: start or end
-  local records fpi bytes
-  read -r records fpi bytes < <(psql -At -F ' ' "$dburl" -c 'SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal')
-  echo "wal_records_$1=$records" "wal_fpi_$1=$fpi" "wal_bytes_$1=$bytes"
+  local fpi bytes
+  read -r fpi bytes < <(psql -At -F ' ' "$dburl" -c 'SELECT wal_fpi, wal_bytes FROM pg_stat_wal')
+  echo "wal_fpi_$1=$fpi" "wal_bytes_$1=$bytes"
 }
 
 # --- 1. tbpay's statement, captured from its own session ---------------------------------
@@ -389,13 +389,12 @@ record run.txt "statement_note=$statement_note"
 # pgbench_log_S-R.*, or wrk-S-R.txt; their .times) and a note of what was sampled around it
 # (round-S-R.txt: the round's payments, CPU ticks before and after, the SQL counts).
 pgbench_round() {  # $1 series (least-C or statement-C), $2 round
-  local s=$1 r=$2 c=${1##*-} first last log=$out/pgbench-$1-$2.txt pg0 completed failed events script
+  local s=$1 r=$2 c=${1##*-} first last log=$out/pgbench-$1-$2.txt pg0 wal0 completed failed events script
   first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
   case "$s" in least-*) script=least_work.pgbench ;; *) script=statement.pgbench ;; esac
   settle
   log "round $r $s: pgbench -c $c -j $threads -M prepared -T $duration -f $script (payments $first..$last); load $(loadavg)"
-  pg0=$(pg_cpu_ticks)
-  record "round-$s-$r.txt" $(wal_note start)
+  pg0=$(pg_cpu_ticks) wal0=$(wal_note start)
   (cd "$out" && pgbench -n -c "$c" -j "$threads" -M prepared -T "$duration" \
     -D n=-1 -D first="$first" -D last="$last" -D clients="$c" -D seed="$seed" \
     -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
@@ -415,7 +414,7 @@ pgbench_round() {  # $1 series (least-C or statement-C), $2 round
   wait "$job" || { cat "$log" >&2; die "pgbench"; }
   sleep 0.5  # the round's backends exit and are reaped
   record "round-$s-$r.txt" "first=$first" "last=$last" "pg_ticks_start=$pg0" "pg_ticks_end=$(pg_cpu_ticks)" \
-    "${steady[@]}" $(wal_note end)
+    "${steady[@]}" $wal0 $(wal_note end)
   read -r completed failed events < <(range_counts "$first" "$last")
   record "round-$s-$r.txt" "completed=$completed" "failed=$failed" "events=$events"
   log "round $r $s: $("$report" --round "$s" "$r" "$out")"

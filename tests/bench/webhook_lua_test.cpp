@@ -8,12 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "cli/cli_run.h"
 #include "reliability/support/serve.h"
 #include "report/report.h"
 #include "support/test_database.h"
@@ -21,12 +21,9 @@
 namespace tbpay::reliability {
 namespace {
 
-constexpr int kPayments = 200;
+using test::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+constexpr int kPayments = 200;
 
 TEST(BenchWebhookLua, PostsEveryCallbackOnceThenEachThreadStops) {
   const char* source = std::getenv("TBPAY_SOURCE_DIR");
