@@ -9,11 +9,12 @@
 #                    [--wide-conns C] [--wide-duration S] [--seed N] [--threads T] [--out DIR]
 #                    [--profile perf|callgrind] [--no-serve-relay] [--no-statement]
 #                    [--no-micro] [--no-relay] [--no-lambda] [--no-reconcile] [--no-lookup]
-#                    [--no-node] [--no-round-checkpoint] [--keep]
-# Each round runs every kind once, in turn (least work, tbpay, tbpay with its relay publishing,
-# tbpay's statement, the Node.js design tbpay replaces, at C connections; least work and tbpay at
-# the high concurrency), so that a change in the machine's load hits all of them.
-# Defaults: 1200000 payments, 3 rounds of 5 s, each round after a forced CHECKPOINT.
+#                    [--no-node] [--no-grouped] [--no-round-checkpoint] [--keep]
+# Each round runs every kind once, in turn (least work, the least work in groups, tbpay, tbpay
+# with its relay publishing, tbpay's statement, the Node.js design tbpay replaces, at C
+# connections; least work, in groups too, and tbpay at the high concurrency), so that a change
+# in the machine's load hits all of them.
+# Defaults: 1800000 payments, 3 rounds of 5 s, each round after a forced CHECKPOINT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib/local-servers.sh
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 BUILD_DIR=${BUILD_DIR:-build}
-payments=1200000   # seeded PENDING payments, split between the runs below
+payments=1800000   # seeded PENDING payments, split between the runs below
 rounds=3           # rounds; each runs every kind once
 duration=5         # seconds per kind and round, the same for pgbench and wrk
 conns=16           # concurrency of both sides
@@ -44,6 +45,8 @@ keep=0
 serve_relay=1
 statement=1
 node=1             # the Node.js design's rounds (bench/node-design), when node and npm exist
+grouped=1          # the least work in groups (bench/least_work_grouped.pgbench)
+group_clients=2    # its transactions at once: serve's committers (--committers, default 2)
 round_checkpoint=1 # a CHECKPOINT before every round (0: before the first only)
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
     --no-reconcile) reconcile=0; shift ;;
     --no-lookup) lookup=0; shift ;;
     --no-node) node=0; shift ;;
+    --no-grouped) grouped=0; shift ;;
     --no-round-checkpoint) round_checkpoint=0; shift ;;
     --keep) keep=1; shift ;;
     --with-relay) shift ;;  # serve's relay publishing is one of the kinds now (--no-serve-relay)
@@ -95,11 +99,15 @@ rm -f "$out"/run.txt "$out"/round-*.txt "$out"/pgbench_log_*
 
 # The kinds of round, each a series named KIND-CONNS, run in this order in every round:
 #   least      pgbench running bench/least_work.pgbench: the least work a callback needs
+#   grouped    pgbench running bench/least_work_grouped.pgbench: the same for C / 2 callbacks a
+#              transaction, 2 at a time: the database's part alone of a server committing groups
 #   tbpay      tbpay serve under wrk, its relay idle
 #   relay      the same while serve's relay publishes what it ingests
 #   statement  pgbench running tbpay's own statement, captured from its session
 #   node       the Node.js webhook design tbpay replaces (bench/node-design/server.js) under wrk
-series=("least-$conns" "tbpay-$conns")
+series=("least-$conns")
+[ "$grouped" = 0 ] || series+=("grouped-$conns")
+series+=("tbpay-$conns")
 [ "$serve_relay" = 0 ] || series+=("relay-$conns")
 [ "$statement" = 0 ] || series+=("statement-$conns")
 # node-postgres from npm into the build directory, once; without it the run goes on without
@@ -117,21 +125,42 @@ elif [ "$node" = 1 ] && [ ! -d "$node_dir/node_modules/pg" ]; then
   fi
 fi
 [ "$node" = 0 ] || series+=("node-$conns")
-[ "$high_conns" = 0 ] || series+=("least-$high_conns" "tbpay-$high_conns")
+if [ "$high_conns" != 0 ]; then
+  series+=("least-$high_conns")
+  [ "$grouped" = 0 ] || series+=("grouped-$high_conns")
+  series+=("tbpay-$high_conns")
+fi
+for s in "${series[@]}"; do
+  case "$s" in grouped-*) [ $((${s#grouped-} % group_clients)) = 0 ] ||
+    die "--conns and --high-conns must be multiples of $group_clients for the grouped rounds (or --no-grouped)" ;;
+  esac
+done
 
 # What bench_report reads besides the processes' outputs: KEY=VALUE lines noted as the run goes.
 record() { local file=$out/$1; shift; printf '%s\n' "$@" >>"$file"; }
 record run.txt "payments=$payments" "seed=$seed" "rounds=$rounds" "duration=$duration" \
-  "conns=$conns" "high_conns=$high_conns" "wide_conns=$wide_conns" "series=${series[*]}"
+  "conns=$conns" "high_conns=$high_conns" "wide_conns=$wide_conns" "series=${series[*]}" \
+  "group_clients=$group_clients"
 
 # The payments of each run, by number i (order code TB-BENCH-i; odd i ZaloPay, even PayOS):
-# 95% cut into one slice per series and round, the rest for the run with many connections,
-# then two warm-up sets of $warm beyond --payments.
-side=$((payments * 19 / 20 / (${#series[@]} * rounds)))   # payments per series and round
-series_index() { local k; for k in "${!series[@]}"; do [ "${series[$k]}" != "$1" ] || echo "$k"; done; }
-slice_first() { echo $((1 + ($(series_index "$1") * rounds + $2 - 1) * side)); }
-slice_last() { echo $((($(series_index "$1") * rounds + $2) * side)); }
-wide_first=$((${#series[@]} * rounds * side + 1)); wide_last=$payments
+# 95% cut into slices, one per series and round (two for the grouped series, which complete
+# callbacks the fastest), the rest for the run with many connections, then two warm-up sets of
+# $warm beyond --payments.
+units_of() { case "$1" in grouped-*) echo 2 ;; *) echo 1 ;; esac; }
+units=0
+for s in "${series[@]}"; do units=$((units + $(units_of "$s"))); done
+side=$((payments * 19 / 20 / (units * rounds)))   # payments per slice
+slice_offset() {  # $1 series, $2 round: the slices before that round's
+  local k before=0
+  for k in "${series[@]}"; do
+    [ "$k" != "$1" ] || break
+    before=$((before + $(units_of "$k")))
+  done
+  echo $((before * rounds + ($2 - 1) * $(units_of "$1")))
+}
+slice_first() { echo $((1 + $(slice_offset "$1" "$2") * side)); }
+slice_last() { echo $((($(slice_offset "$1" "$2") + $(units_of "$1")) * side)); }
+wide_first=$((units * rounds * side + 1)); wide_last=$payments
 warm1_first=$((payments + 1));         warm1_last=$((payments + warm))
 warm2_first=$((warm1_last + 1));       warm2_last=$((payments + 2 * warm))
 total=$warm2_last
@@ -380,7 +409,7 @@ else
   statement_note="captured from tbpay's session ($lean); DIFFERS from $source_name in apply_callback_sql.h (the capture is used)"
 fi
 python3 bench/ceiling_script.py pgbench <"$out/apply-captured.sql" >"$out/statement.pgbench"
-cp bench/least_work.pgbench "$out/least_work.pgbench"
+cp bench/least_work.pgbench bench/least_work_grouped.pgbench "$out/"
 log "statement: $statement_note"
 record run.txt "statement_note=$statement_note"
 
@@ -388,15 +417,20 @@ record run.txt "statement_note=$statement_note"
 # Each round of a series S leaves its outputs (pgbench-S-R.txt and its per-transaction logs
 # pgbench_log_S-R.*, or wrk-S-R.txt; their .times) and a note of what was sampled around it
 # (round-S-R.txt: the round's payments, CPU ticks before and after, the SQL counts).
-pgbench_round() {  # $1 series (least-C or statement-C), $2 round
+pgbench_round() {  # $1 series (least-C, grouped-C or statement-C), $2 round
   local s=$1 r=$2 c=${1##*-} first last log=$out/pgbench-$1-$2.txt pg0 wal0 completed failed events script
+  local clients=${1##*-} k=1
   first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
-  case "$s" in least-*) script=least_work.pgbench ;; *) script=statement.pgbench ;; esac
+  case "$s" in
+    least-*) script=least_work.pgbench ;;
+    grouped-*) script=least_work_grouped.pgbench clients=$group_clients k=$((c / group_clients)) ;;
+    *) script=statement.pgbench ;;
+  esac
   settle
-  log "round $r $s: pgbench -c $c -j $threads -M prepared -T $duration -f $script (payments $first..$last); load $(loadavg)"
+  log "round $r $s: pgbench -c $clients -j $threads -M prepared -T $duration -f $script -D k=$k (payments $first..$last); load $(loadavg)"
   pg0=$(pg_cpu_ticks) wal0=$(wal_note start)
-  (cd "$out" && pgbench -n -c "$c" -j "$threads" -M prepared -T "$duration" \
-    -D n=-1 -D first="$first" -D last="$last" -D clients="$c" -D seed="$seed" \
+  (cd "$out" && pgbench -n -c "$clients" -j "$threads" -M prepared -T "$duration" \
+    -D n=-1 -D first="$first" -D last="$last" -D clients="$clients" -D k="$k" -D seed="$seed" \
     -D zalopay=ZALOPAY -D payos=PAYOS -D outcome=COMPLETED \
     -D allowed='{"PENDING","FAILED","CANCELLED"}' -D ts='2025-12-13 06:05:18.385' \
     -D ts_iso='2025-12-13T06:05:18.385Z' -D event_type=PAYMENT_COMPLETED \
@@ -479,7 +513,7 @@ run_wrk "$conns" 2 "$out/callbacks-warm2.tsv" "$out/wrk-warm2.txt"
 for r in $(seq 1 "$rounds"); do
   for s in "${series[@]}"; do
     case "$s" in
-      least-*|statement-*) pgbench_round "$s" "$r" ;;
+      least-*|grouped-*|statement-*) pgbench_round "$s" "$r" ;;
       *) wrk_round "$s" "$r" ;;
     esac
   done

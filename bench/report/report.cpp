@@ -84,6 +84,11 @@ long ticks(double seconds, long ticks_per_second) {
   return std::lround(std::nearbyint(seconds * static_cast<double>(ticks_per_second)));
 }
 
+// `count` over `seconds` as "%.1f"; 0 without seconds.
+std::string per_second(long count, double seconds) {
+  return format("%.1f", seconds > 0 ? static_cast<double>(count) / seconds : 0.0);
+}
+
 // Microseconds of CPU per unit of work, or "n/a" without work.
 std::string us_per(long ticks, long count, long ticks_per_second) {
   if (count <= 0) return "n/a";
@@ -182,12 +187,23 @@ std::string wal_per(const Wal& wal, long callbacks) {
                 static_cast<double>(wal.full_pages) / n);
 }
 
+// How a pgbench series names its payments (scripts/bench.sh): `clients` clients, each
+// transaction `per_transaction` callbacks. The least work and tbpay's statement run one
+// callback a transaction on as many clients as connections; the least work in groups
+// (grouped-C, bench/least_work_grouped.pgbench) C / group_clients callbacks a transaction on
+// group_clients clients (run.txt).
+struct Grouping {
+  long clients = 0;
+  long per_transaction = 1;
+};
+
 // One round of the ceiling: pgbench's output and logs, and what the script noted around it.
 struct CeilingRound {
   long processed = 0;        // every transaction pgbench ran
+  long per_transaction = 1;  // callbacks a transaction
   SteadyState steady;        // those after the first second
   std::string seconds;       // of the steady state, as "%.4f"
-  std::string tps;           // steady transactions / seconds, as "%.1f"
+  std::string tps;           // callbacks a second: steady transactions x per_transaction / seconds
   long completed = 0;        // payments of the round COMPLETED (SQL)
   long events = 0;           // outbox events of them (SQL)
   long first = 0, last = 0;  // the round's payments
@@ -216,10 +232,11 @@ long transactions_ending_between(std::string_view log, double start, double end)
   return count;
 }
 
-// Client k of C completes payments first + k, first + k + C, ... up to last
-// (bench/least_work.pgbench, bench/ceiling_script.py); pgbench's log numbers each client's
-// transactions from 1.
-void count_on_payments(std::string_view log, long clients, CeilingRound& round) {
+// Transaction n (from 0) of client k of C, K callbacks each, names payments first + (n * C + k)
+// * K up to K of them, none past last (bench/least_work.pgbench, bench/ceiling_script.py: K is
+// 1; bench/least_work_grouped.pgbench); pgbench's log numbers each client's transactions from
+// 1. A transaction that would have named payments past last ran out.
+void count_on_payments(std::string_view log, Grouping grouping, CeilingRound& round) {
   std::map<long, long> per_client;
   for (const auto line : lines_of(log)) {
     const auto words = words_of(line);
@@ -227,19 +244,29 @@ void count_on_payments(std::string_view log, long clients, CeilingRound& round) 
     auto& most = per_client[integer(words[0])];
     most = std::max(most, integer(words[1]));
   }
+  const long k = std::max(1L, grouping.per_transaction);
+  const long span = round.last - round.first;  // offsets of the round's payments: 0..span
   long on_payments = 0;
   for (const auto& [client, transactions] : per_client) {
-    const long span = round.last - round.first - client;
-    const long stripe = span < 0 || clients <= 0 ? 0 : span / clients + 1;
-    on_payments += std::min(transactions, stripe);
-    round.ran_out = round.ran_out || transactions > stripe;
+    for (long n = 0; n < transactions; ++n) {
+      const long from = (n * grouping.clients + client) * k;
+      if (from + k - 1 > span) {
+        round.ran_out = true;
+        on_payments += std::max(0L, span - from + 1);
+        break;  // the client's later transactions name none of them
+      }
+      on_payments += k;
+    }
   }
   round.on_payments = on_payments;
 }
 
+// `whole_logs`: the round's per-transaction logs have every transaction (runs with series), so
+// the transactions that named a payment are counted, by `grouping`.
 CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, long ticks_per_second,
-                                long whole_logs_of_clients = 0) {
+                                std::optional<Grouping> whole_logs = std::nullopt) {
   CeilingRound round;
+  round.per_transaction = whole_logs ? whole_logs->per_transaction : 1;
   const auto output = read_required(out / files.output);
   round.processed = pgbench_processed(output).value_or(0);
   std::vector<fs::path> logs;
@@ -254,8 +281,7 @@ CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, lo
   round.steady = pgbench_steady_state(log, 1);
   round.seconds = format("%.4f", round.steady.seconds);
   const double seconds = number(round.seconds);
-  round.tps =
-      format("%.1f", seconds > 0 ? static_cast<double>(round.steady.transactions) / seconds : 0.0);
+  round.tps = per_second(round.steady.transactions * round.per_transaction, seconds);
   const auto notes = parse_key_values(read_required(out / files.note));
   round.completed = integer(get(notes, "completed"));
   round.events = integer(get(notes, "events"));
@@ -264,7 +290,7 @@ CeilingRound read_ceiling_round(const fs::path& out, const RoundFiles& files, lo
   round.server_ticks = integer(get(notes, "pg_ticks_end")) - integer(get(notes, "pg_ticks_start"));
   round.wal = Wal::of(notes);
   round.client_ticks = ticks(children_cpu_seconds(read_file(out / files.times)), ticks_per_second);
-  if (whole_logs_of_clients > 0) count_on_payments(log, whole_logs_of_clients, round);
+  if (whole_logs) count_on_payments(log, *whole_logs, round);
   if (notes.contains("steady_end")) {
     round.window_server_ticks =
         integer(get(notes, "pg_ticks_steady_end")) - integer(get(notes, "pg_ticks_steady_start"));
@@ -411,29 +437,32 @@ std::string awk_number(double value) {
 
 namespace {
 
-// The rounds of one ceiling series together: steady transactions over steady seconds, the
-// latencies of every round together.
+// The rounds of one ceiling series together: steady callbacks over steady seconds, the
+// latencies of every round together (a callback's is its transaction's).
 struct CeilingSeries {
   long conns = 0;
+  Grouping grouping;
   long transactions = 0, processed = 0, server_ticks = 0, client_ticks = 0;
   long window_server_ticks = 0, window_transactions = 0;
   long completed = 0;
   Wal wal;
   std::string seconds = "0", committed = "yes";
-  std::vector<std::string> rounds;  // tps per round, as "%.0f"
-  std::string tps, p50, p99;        // "%.1f"; milliseconds as "%.3f"
+  std::vector<std::string> rounds;  // callbacks a second per round, as "%.0f"
+  std::string tps, p50, p99;        // callbacks a second, "%.1f"; milliseconds as "%.3f"
 };
 
 // `whole_logs`: the rounds' per-transaction logs have every transaction (runs with series),
-// so the SQL counts are checked against the transactions that named a payment.
+// so the SQL counts are checked against the transactions that named a payment (`grouping`).
+// Without: one callback a transaction.
 template <typename Files>
 CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files files,
-                             long ticks_per_second, bool whole_logs) {
+                             long ticks_per_second, std::optional<Grouping> whole_logs) {
   CeilingSeries s;
   s.conns = conns;
+  s.grouping = whole_logs.value_or(Grouping{conns, 1});
   std::vector<long> latencies;
   for (int r = 1; r <= rounds; ++r) {
-    const auto c = read_ceiling_round(out, files(r), ticks_per_second, whole_logs ? conns : 0);
+    const auto c = read_ceiling_round(out, files(r), ticks_per_second, whole_logs);
     s.transactions += c.steady.transactions;
     s.processed += c.processed;
     s.server_ticks += c.server_ticks;
@@ -447,9 +476,10 @@ CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files 
     latencies.insert(latencies.end(), c.steady.latencies_us.begin(), c.steady.latencies_us.end());
     if (c.on_payments) {
       if (c.completed != *c.on_payments || c.events != *c.on_payments) {
-        s.committed =
-            format("no: round %d: %ld transactions on its payments but %ld completed, %ld events",
-                   r, *c.on_payments, c.completed, c.events);
+        s.committed = format(
+            "no: round %d: its transactions named %ld payments but %ld completed, %ld "
+            "events",
+            r, *c.on_payments, c.completed, c.events);
       } else if (c.ran_out) {
         s.committed = format("no: round %d ran out of payments, raise --payments", r);
       }
@@ -463,7 +493,7 @@ CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files 
     }
   }
   const double seconds = number(s.seconds);
-  s.tps = format("%.1f", seconds > 0 ? static_cast<double>(s.transactions) / seconds : 0.0);
+  s.tps = per_second(s.transactions * s.grouping.per_transaction, seconds);
   std::sort(latencies.begin(), latencies.end());
   s.p50 = latencies.empty() ? "0" : format("%.3f", percentile(latencies, 0.5) / 1000.0);
   s.p99 = latencies.empty() ? "0" : format("%.3f", percentile(latencies, 0.99) / 1000.0);
@@ -516,7 +546,7 @@ TbpaySeries tbpay_series(const fs::path& out, int rounds, long conns, Files file
     if (!t.relay_drain_seconds.empty()) s.relay_drain.push_back(t.relay_drain_seconds);
   }
   const double seconds = number(s.seconds);
-  s.rps = format("%.1f", seconds > 0 ? static_cast<double>(s.ok) / seconds : 0.0);
+  s.rps = per_second(s.ok, seconds);
   s.p50 = median(s.p50s);
   s.p99 = median(s.p99s);
   s.worst_p99 = s.p99s.empty() ? "" : s.p99s.front();
@@ -544,13 +574,16 @@ std::string wrk_counts(const TbpaySeries& t) {
 
 // CPU per unit of work of one side, split by process: "postgres 210 + pgbench 30 us".
 std::string ceiling_cpu(const CeilingSeries& c, long ticks_per_second) {
+  const long k = c.grouping.per_transaction;
+  const auto pgbench = us_per(c.client_ticks, c.processed * k, ticks_per_second);
   if (c.window_transactions > 0) {
-    return "postgres " + us_per(c.window_server_ticks, c.window_transactions, ticks_per_second) +
-           " (steady) + pgbench " + us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
+    return "postgres " +
+           us_per(c.window_server_ticks, c.window_transactions * k, ticks_per_second) +
+           " (steady) + pgbench " + pgbench + " us";
   }
-  return "postgres " + us_per(c.server_ticks, c.processed, ticks_per_second) + " (with " +
-         std::to_string(c.conns) + " backend starts a round) + pgbench " +
-         us_per(c.client_ticks, c.processed, ticks_per_second) + " us";
+  return "postgres " + us_per(c.server_ticks, c.processed * k, ticks_per_second) + " (with " +
+         std::to_string(c.grouping.clients) + " backend starts a round) + pgbench " + pgbench +
+         " us";
 }
 // `server`: the name of the process under wrk (tbpay, or the Node.js design).
 std::string tbpay_cpu(const TbpaySeries& t, long ticks_per_second,
@@ -702,7 +735,8 @@ std::string legacy_summary(const fs::path& out, const Values& run, long ticks_pe
   const int rounds = static_cast<int>(integer(get(run, "rounds")));
   const long conns = integer(get(run, "conns"));
   const bool with_relay = get(run, "with_relay") == "1";
-  const auto c = ceiling_series(out, rounds, conns, legacy_ceiling_files, ticks_per_second, false);
+  const auto c =
+      ceiling_series(out, rounds, conns, legacy_ceiling_files, ticks_per_second, std::nullopt);
   const auto t = tbpay_series(out, rounds, conns, legacy_tbpay_files, ticks_per_second);
   const auto tbpay_ratio = ratio(t.rps, c.tps, 2);
   const auto conns_text = get(run, "conns");
@@ -747,7 +781,14 @@ long conns_of(const std::string& series) {
   return integer(std::string_view(series).substr(series.rfind('-') + 1));
 }
 bool is_pgbench(const std::string& series) {
-  return series.starts_with("least-") || series.starts_with("statement-");
+  return series.starts_with("least-") || series.starts_with("grouped-") ||
+         series.starts_with("statement-");
+}
+Grouping grouping_of(const Values& run, const std::string& series) {
+  const long conns = conns_of(series);
+  if (!series.starts_with("grouped-")) return {conns, 1};
+  const long clients = std::max(1L, integer(get(run, "group_clients")));
+  return {clients, std::max(1L, conns / clients)};
 }
 
 std::string summary_of_series(const fs::path& out, const Values& run, long ticks_per_second,
@@ -766,8 +807,8 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
       return is_pgbench(name) ? pgbench_files(name, r) : wrk_files(name, r);
     };
     if (is_pgbench(name)) {
-      ceilings.emplace(name,
-                       ceiling_series(out, rounds, conns_of(name), files, ticks_per_second, true));
+      ceilings.emplace(name, ceiling_series(out, rounds, conns_of(name), files, ticks_per_second,
+                                            grouping_of(run, name)));
     } else {
       tbpays.emplace(name, tbpay_series(out, rounds, conns_of(name), files, ticks_per_second));
     }
@@ -796,26 +837,46 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
     const auto c_text = "c=" + std::to_string(conns);
     const auto& least = ceilings.at("least-" + std::to_string(conns));
     const auto& t = tbpays.at("tbpay-" + std::to_string(conns));
+    // The least work in groups: the database's part alone of a server that commits groups, so
+    // its latency is what no server reaches on this database and machine.
+    const auto grouped_name = "grouped-" + std::to_string(conns);
+    const CeilingSeries* grouped = has(grouped_name) ? &ceilings.at(grouped_name) : nullptr;
     const auto tbpay_ratio = ratio(t.rps, least.tps, 2);
     text +=
         row("least work: pgbench tps (" + c_text + ")", least.tps,
             "p50 " + least.p50 + " ms, p99 " + least.p99 + " ms; committed: " + least.committed);
+    if (grouped) {
+      text += row("least work in groups (" + c_text + ")", grouped->tps,
+                  format("callbacks/s, %ld transactions of %ld at once; p50 %s ms, p99 %s ms; "
+                         "committed: %s",
+                         grouped->grouping.clients, grouped->grouping.per_transaction,
+                         grouped->p50.c_str(), grouped->p99.c_str(), grouped->committed.c_str()));
+    }
     text += row("tbpay rps (wrk " + c_text + ")", t.rps, wrk_counts(t) + "serve's relay idle");
     text += row("ratio tbpay / least work (" + c_text + ")", tbpay_ratio,
                 ">= 1.0: " + verdict(at_least(tbpay_ratio, 1.0)));
-    text += row("tbpay p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
-                "p99 <= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
-                    t.worst_p99 + " ms");
+    text +=
+        row("tbpay p50 / p99 (" + c_text + ")", t.p50 + " / " + t.p99 + " ms",
+            "p99 <= 10 ms: " + verdict(at_most(t.p99, 10)) + "; median of rounds, worst " +
+                t.worst_p99 + " ms" +
+                (grouped ? "; the database alone, in groups: p99 " + grouped->p99 + " ms" : ""));
     text += row("  per round: least work tps", joined(least.rounds), "");
+    if (grouped) text += row("  per round: in groups callbacks/s", joined(grouped->rounds), "");
     text += row("  per round: tbpay rps", joined(t.rounds), "");
     text +=
         wide_row("CPU per callback, least (" + c_text + ")", ceiling_cpu(least, ticks_per_second));
+    if (grouped) {
+      text += wide_row("CPU per callback, in groups (" + c_text + ")",
+                       ceiling_cpu(*grouped, ticks_per_second));
+    }
     text += wide_row("CPU per callback, tbpay (" + c_text + ")", tbpay_cpu(t, ticks_per_second));
     text += row("tbpay run-queue wait (" + c_text + ")", runq_per_callback(t) + " per callback",
                 "its threads ready, no CPU free (the machine's load)");
-    text += wide_row(
-        "WAL per callback (" + c_text + ")",
-        "least " + wal_per(least.wal, least.completed) + "; tbpay " + wal_per(t.wal, t.completed));
+    text +=
+        wide_row("WAL per callback (" + c_text + ")",
+                 "least " + wal_per(least.wal, least.completed) +
+                     (grouped ? "; in groups " + wal_per(grouped->wal, grouped->completed) : "") +
+                     "; tbpay " + wal_per(t.wal, t.completed));
   }
 
   // tbpay while serve's relay publishes what it ingests, against the same least work.
@@ -902,6 +963,10 @@ std::string summary_of_series(const fs::path& out, const Values& run, long ticks
 
 namespace {
 std::string ceiling_line(const CeilingRound& r) {
+  if (r.per_transaction > 1) {
+    return format("%s callbacks/s (steady), %ld transactions of %ld, completed %ld, events %ld",
+                  r.tps.c_str(), r.processed, r.per_transaction, r.completed, r.events);
+  }
   return format("%s tps (steady), %ld transactions, completed %ld, events %ld", r.tps.c_str(),
                 r.processed, r.completed, r.events);
 }
@@ -924,6 +989,11 @@ std::string tbpay_round_line(const fs::path& out, int round) {
 std::string round_line(const fs::path& out, const std::string& series, int round) {
   if (series == "ceiling") return ceiling_round_line(out, round);
   if (series == "tbpay") return tbpay_round_line(out, round);
+  if (series.starts_with("grouped-")) {
+    const auto run = parse_key_values(read_required(out / "run.txt"));
+    return ceiling_line(read_ceiling_round(out, pgbench_files(series, round), sysconf(_SC_CLK_TCK),
+                                           grouping_of(run, series)));
+  }
   if (is_pgbench(series)) {
     return ceiling_line(
         read_ceiling_round(out, pgbench_files(series, round), sysconf(_SC_CLK_TCK)));

@@ -54,18 +54,20 @@ std::string median(std::vector<std::string> numbers);
 std::string awk_number(double value);
 
 // One round's line for the script's progress log: a pgbench series' ("2512.3 tps (steady),
-// 20112 transactions, completed 20112, events 20112") or a wrk series' ("2190.4 rps, p50 6.1
-// ms, ..."). `series`: a name of run.txt's series= (least-16, tbpay-64, ...), or "ceiling" and
-// "tbpay" for a run from before the series (ceiling_round_line, tbpay_round_line).
+// 20112 transactions, completed 20112, events 20112"; in groups "599.1 callbacks/s (steady),
+// 1590 transactions of 32, ...") or a wrk series' ("2190.4 rps, p50 6.1 ms, ..."). `series`: a name
+// of run.txt's series= (least-16, tbpay-64, ...), or "ceiling" and "tbpay" for a run from before
+// the series (ceiling_round_line, tbpay_round_line).
 std::string round_line(const std::filesystem::path& out, const std::string& series, int round);
 std::string ceiling_round_line(const std::filesystem::path& out, int round);
 std::string tbpay_round_line(const std::filesystem::path& out, int round);
 
 // The table `make bench` prints (summary.txt). `ticks_per_second`: the kernel's CLK_TCK;
 // `now_utc`: the time in its header. A run's series (run.txt's series=, KIND-CONNS: least,
-// tbpay, relay, statement) give tbpay against the least work at each concurrency, tbpay with
-// serve's relay publishing, and tbpay's own statement; a run from before the series (no
-// series=) gives its one ceiling against tbpay.
+// grouped, tbpay, relay, statement, node) give tbpay against the least work at each
+// concurrency, beside the least work in groups, tbpay with serve's relay publishing, tbpay's
+// own statement and the Node.js design; a run from before the series (no series=) gives its
+// one ceiling against tbpay.
 std::string summary(const std::filesystem::path& out, long ticks_per_second,
                     const std::string& now_utc);
 
