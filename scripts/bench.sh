@@ -49,7 +49,7 @@ grouped=1          # the least work in groups (bench/least_work_grouped.pgbench)
 group_clients=2    # its transactions at once: serve's committers (--committers, default 2)
 round_checkpoint=1 # a CHECKPOINT before every round (0: before the first only)
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --payments) payments=$2; shift 2 ;;

@@ -440,7 +440,6 @@ namespace {
 // The rounds of one ceiling series together: steady callbacks over steady seconds, the
 // latencies of every round together (a callback's is its transaction's).
 struct CeilingSeries {
-  long conns = 0;
   Grouping grouping;
   long transactions = 0, processed = 0, server_ticks = 0, client_ticks = 0;
   long window_server_ticks = 0, window_transactions = 0;
@@ -458,7 +457,6 @@ template <typename Files>
 CeilingSeries ceiling_series(const fs::path& out, int rounds, long conns, Files files,
                              long ticks_per_second, std::optional<Grouping> whole_logs) {
   CeilingSeries s;
-  s.conns = conns;
   s.grouping = whole_logs.value_or(Grouping{conns, 1});
   std::vector<long> latencies;
   for (int r = 1; r <= rounds; ++r) {
