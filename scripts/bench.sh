@@ -419,7 +419,7 @@ record run.txt "statement_note=$statement_note"
 # (round-S-R.txt: the round's payments, CPU ticks before and after, the SQL counts).
 pgbench_round() {  # $1 series (least-C, grouped-C or statement-C), $2 round
   local s=$1 r=$2 c=${1##*-} first last log=$out/pgbench-$1-$2.txt pg0 wal0 completed failed events script
-  local clients=${1##*-} k=1
+  local clients=$c k=1
   first=$(slice_first "$s" "$r"); last=$(slice_last "$s" "$r")
   case "$s" in
     least-*) script=least_work.pgbench ;;

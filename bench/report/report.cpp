@@ -987,14 +987,10 @@ std::string tbpay_round_line(const fs::path& out, int round) {
 std::string round_line(const fs::path& out, const std::string& series, int round) {
   if (series == "ceiling") return ceiling_round_line(out, round);
   if (series == "tbpay") return tbpay_round_line(out, round);
-  if (series.starts_with("grouped-")) {
+  if (is_pgbench(series)) {
     const auto run = parse_key_values(read_required(out / "run.txt"));
     return ceiling_line(read_ceiling_round(out, pgbench_files(series, round), sysconf(_SC_CLK_TCK),
                                            grouping_of(run, series)));
-  }
-  if (is_pgbench(series)) {
-    return ceiling_line(
-        read_ceiling_round(out, pgbench_files(series, round), sysconf(_SC_CLK_TCK)));
   }
   return tbpay_line(read_tbpay_round(out, wrk_files(series, round), sysconf(_SC_CLK_TCK)));
 }
